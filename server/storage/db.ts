@@ -1,0 +1,20 @@
+/** The one database interface that the server and the signer write to, whatever the driver underneath. */
+export type SqlParam = string | number | bigint | boolean | Uint8Array | Date | null;
+
+export interface Queryable {
+  query<Row = Record<string, unknown>>(sql: string, params?: readonly SqlParam[]): Promise<Row[]>;
+}
+
+export interface Db extends Queryable {
+  /** Runs `work` in one transaction: committed if it resolves, rolled back if it throws. */
+  transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T>;
+  /** Runs several statements at once, no parameters: migrations only. */
+  exec(sql: string): Promise<void>;
+  close(): Promise<void>;
+  readonly driver: "postgres" | "pglite";
+}
+
+/** Raised when the database cannot be reached; handlers turn it into a 503, never a 500. */
+export class DatabaseUnavailableError extends Error {
+  override readonly name = "DatabaseUnavailableError";
+}

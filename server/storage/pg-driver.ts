@@ -1,0 +1,75 @@
+import pg from "pg";
+import { type Db, DatabaseUnavailableError, type Queryable, type SqlParam } from "./db.js";
+
+// Connection-level failures (server restarted, refused, reset): retried once by the pool, then a 503.
+const CONNECTION_ERRORS = new Set(["ECONNREFUSED", "ECONNRESET", "EPIPE", "ETIMEDOUT", "57P01", "57P02", "57P03", "08006", "08001", "08003"]);
+
+function isConnectionError(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === "string" && CONNECTION_ERRORS.has(code)) return true;
+  const message = err instanceof Error ? err.message : "";
+  return /Connection terminated|Client has encountered a connection error|connect ECONNREFUSED/.test(message);
+}
+
+function wrap(err: unknown): unknown {
+  return isConnectionError(err) ? new DatabaseUnavailableError(`database unavailable: ${(err as Error).message}`) : err;
+}
+
+// Bytea columns come back as Buffer; everything above this layer works with Uint8Array, which Buffer is.
+export class PgDb implements Db {
+  readonly driver = "postgres" as const;
+  private readonly pool: pg.Pool;
+
+  constructor(url: string, maxConnections = 10) {
+    this.pool = new pg.Pool({ connectionString: url, max: maxConnections });
+    // An idle client losing its connection (e.g. PostgreSQL restarted) must not crash the process.
+    this.pool.on("error", () => {});
+  }
+
+  async query<Row>(sql: string, params: readonly SqlParam[] = []): Promise<Row[]> {
+    try {
+      const result = await this.pool.query(sql, params as unknown[]);
+      return result.rows as Row[];
+    } catch (err) {
+      throw wrap(err);
+    }
+  }
+
+  async transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T> {
+    let client: pg.PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (err) {
+      throw wrap(err);
+    }
+    const tx: Queryable = {
+      query: async <Row>(sql: string, params: readonly SqlParam[] = []) =>
+        (await client.query(sql, params as unknown[])).rows as Row[],
+    };
+    let broken = false;
+    try {
+      await client.query("BEGIN");
+      const result = await work(tx);
+      await client.query("COMMIT");
+      return result;
+    } catch (err) {
+      broken = isConnectionError(err);
+      if (!broken) await client.query("ROLLBACK").catch(() => {});
+      throw wrap(err);
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  async exec(sql: string): Promise<void> {
+    try {
+      await this.pool.query(sql);
+    } catch (err) {
+      throw wrap(err);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}
