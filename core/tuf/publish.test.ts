@@ -262,7 +262,8 @@ describe("planPublish refuses", () => {
       (bad.delegations as NonNullable<TargetsSigned["delegations"]>).keys = {};
       expect(() => signFile("targets", bad, keys.targets)).toThrow(/unknown key/);
       const grandchild = withDelegation([""]);
-      (grandchild.delegations as NonNullable<TargetsSigned["delegations"]>).roles[0]!.name = "targets/a/b";
+      const [role] = (grandchild.delegations as NonNullable<TargetsSigned["delegations"]>).roles;
+      if (role) role.name = "targets/a/b";
       expect(() => signFile("targets", grandchild, keys.targets)).toThrow(/direct child/);
     });
   });

@@ -104,7 +104,7 @@ export function serverKeyFor(
   held: readonly string[],
 ): string | undefined {
   const roleKeys = root.roles[role];
-  if (!roleKeys || roleKeys.threshold !== 1) return undefined;
+  if (roleKeys?.threshold !== 1) return undefined;
   return held.find((id) => roleKeys.keyids.includes(id));
 }
 

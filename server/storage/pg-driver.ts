@@ -2,7 +2,18 @@ import pg from "pg";
 import { type Db, DatabaseUnavailableError, type Queryable, type SqlParam } from "./db.js";
 
 // Connection-level failures (server restarted, refused, reset): retried once by the pool, then a 503.
-const CONNECTION_ERRORS = new Set(["ECONNREFUSED", "ECONNRESET", "EPIPE", "ETIMEDOUT", "57P01", "57P02", "57P03", "08006", "08001", "08003"]);
+const CONNECTION_ERRORS = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "EPIPE",
+  "ETIMEDOUT",
+  "57P01",
+  "57P02",
+  "57P03",
+  "08006",
+  "08001",
+  "08003",
+]);
 
 function isConnectionError(err: unknown): boolean {
   const code = (err as { code?: unknown }).code;
@@ -12,7 +23,9 @@ function isConnectionError(err: unknown): boolean {
 }
 
 function wrap(err: unknown): unknown {
-  return isConnectionError(err) ? new DatabaseUnavailableError(`database unavailable: ${(err as Error).message}`) : err;
+  return isConnectionError(err)
+    ? new DatabaseUnavailableError(`database unavailable: ${(err as Error).message}`)
+    : err;
 }
 
 // Bytea columns come back as Buffer; everything above this layer works with Uint8Array, which Buffer is.

@@ -1,0 +1,91 @@
+import { readFileSync } from "node:fs";
+import type { Command } from "commander";
+import { buildServer } from "../../server/app.js";
+import { ensureAdmin } from "../../server/auth/ensure-admin.js";
+import { SignerClient } from "../../server/signer-client.js";
+import { openDatabase } from "../../server/storage/open.js";
+import { readServiceConfig, type ServiceConfig, splitAddr } from "../config.js";
+import { ensureCertificates } from "./certs.js";
+
+export interface RunningServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Opens the store, makes sure of the admin and the certificates, and serves HTTPS until closed. */
+export async function runServer(config: ServiceConfig): Promise<RunningServer> {
+  const tls = ensureCertificates(config);
+  const certFile = config.tlsCert ?? tls.serverCert;
+  const keyFile = config.tlsKey ?? tls.serverKey;
+  const db = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, name: "server" });
+  const signer = new SignerClient({
+    url: config.signerUrl ?? `https://${config.signerAddr}`,
+    ca: readFileSync(tls.caCert, "utf8"),
+    cert: readFileSync(tls.signerClientCert, "utf8"),
+    key: readFileSync(tls.signerClientKey, "utf8"),
+  });
+  const app = await buildServer({
+    db,
+    signer,
+    tls: { cert: readFileSync(certFile), key: readFileSync(keyFile) },
+    logger: process.env.TRUSTDOCK_LOG === "1",
+  });
+  const { generatedPassword } = await ensureAdmin(db, config.adminPassword);
+  const { host, port } = splitAddr(config.addr);
+  await app.listen({ host, port });
+  const hostPort = port === 443 ? host : config.addr;
+  const url = `https://${hostPort}`;
+  printBanner(url, hostPort, config.tlsCert ? undefined : tls.caCert, generatedPassword);
+  return {
+    url,
+    async close() {
+      await app.close();
+      signer.close();
+      await db.close();
+    },
+  };
+}
+
+function printBanner(
+  url: string,
+  hostPort: string,
+  caPath: string | undefined,
+  generatedPassword?: string,
+): void {
+  const lines = [`Trustdock is serving at ${url} (registry token service, Notary trust API)`];
+  if (caPath) {
+    lines.push(
+      `CA certificate: ${caPath}`,
+      "For docker to trust it (the daemon for pull/push, the CLI for content trust):",
+      `  sudo mkdir -p /etc/docker/certs.d/${hostPort} && sudo cp ${caPath} /etc/docker/certs.d/${hostPort}/ca.crt`,
+      `  mkdir -p ~/.docker/tls/${hostPort} && cp ${caPath} ~/.docker/tls/${hostPort}/ca.crt`,
+    );
+  }
+  if (generatedPassword) {
+    lines.push(
+      `Generated password for user admin (shown once; set TRUSTDOCK_ADMIN_PASSWORD to choose it): ${generatedPassword}`,
+    );
+  }
+  console.log(lines.join("\n"));
+}
+
+export function registerServer(program: Command): void {
+  program
+    .command("server")
+    .description("run the HTTPS server (trust API and token service); the signer runs separately")
+    .action(async () => {
+      const server = await runServer(readServiceConfig());
+      closeOnSignal(() => server.close());
+    });
+}
+
+export function closeOnSignal(close: () => Promise<void>): void {
+  let closing = false;
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    process.on(signal, () => {
+      if (closing) return;
+      closing = true;
+      close().finally(() => process.exit(0));
+    });
+  }
+}

@@ -1,0 +1,19 @@
+#!/usr/bin/env node
+import { Command } from "commander";
+import { registerCerts } from "./commands/certs.js";
+import { registerServer } from "./commands/server.js";
+import { registerSigner } from "./commands/signer.js";
+import { registerUp } from "./commands/up.js";
+
+const program = new Command("trustdock").description(
+  "Trustdock: a Notary-compatible trust server, its signer, and the tools around them",
+);
+registerUp(program);
+registerServer(program);
+registerSigner(program);
+registerCerts(program);
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  console.error(`trustdock: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});

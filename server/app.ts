@@ -1,0 +1,114 @@
+import multipart from "@fastify/multipart";
+import Fastify, { type FastifyInstance, type FastifyRequest } from "fastify";
+import { allows } from "./auth/access.js";
+import { parseAuthorization } from "./auth/authorization-header.js";
+import { createAuthorizer } from "./auth/authorize.js";
+import { AuthError, InvalidTokenError } from "./auth/errors.js";
+import { authMigrations } from "./auth/migrations.js";
+import { tokenRoutes } from "./auth/routes.js";
+import { TokenService } from "./auth/token-service.js";
+import { UserStore } from "./auth/users.js";
+import { V2Router } from "./http/v2-router.js";
+import type { Db } from "./storage/db.js";
+import { migrate } from "./storage/migrations.js";
+import { replyNotaryError } from "./trust/errors.js";
+import { MetadataStore } from "./trust/metadata-store.js";
+import { trustMigrations } from "./trust/migrations.js";
+import { registerTrustRoutes } from "./trust/routes.js";
+import { type TrustSigner, TrustService } from "./trust/trust-service.js";
+
+export interface ServerOptions {
+  db: Db;
+  signer: TrustSigner;
+  /** PEM certificate and key: Trustdock speaks HTTPS only. Omitted in tests that use `inject`. */
+  tls?: { cert: string | Buffer; key: string | Buffer };
+  logger?: boolean;
+  /** The clock publishes are validated against; tests replaying a recorded session set it. */
+  clock?: () => Date;
+}
+
+export async function migrateServer(db: Db): Promise<void> {
+  await migrate(db, "auth", authMigrations);
+  await migrate(db, "trust", trustMigrations);
+}
+
+/** The HTTPS server: token service, `/v2/` ping, and the Notary trust API. Holds no state of its own. */
+export async function buildServer(opts: ServerOptions): Promise<FastifyInstance> {
+  await migrateServer(opts.db);
+  const app = Fastify({
+    logger: opts.logger ? { level: "info" } : false,
+    ...(opts.tls ? { https: { cert: opts.tls.cert, key: opts.tls.key } } : {}),
+  }) as unknown as FastifyInstance; // the https and http instance types differ only in the raw server type
+  await app.register(multipart);
+
+  const tokenService = await TokenService.open(opts.db);
+  const users = new UserStore(opts.db);
+  await app.register(tokenRoutes, { tokenService, users });
+
+  const realm = (request: FastifyRequest) => `https://${request.headers.host ?? "localhost"}/service/token`;
+  const authorize = createAuthorizer({ tokenService, users, realm, service: tokenService.service });
+  const challenge = (request: FastifyRequest, scope?: string) =>
+    `Bearer realm="${realm(request)}",service="${tokenService.service}"${scope ? `,scope="${scope}"` : ""}`;
+
+  /** Who the request comes from, if its token or Basic credentials are good; null when there are none. */
+  const authenticate = async (request: FastifyRequest) => {
+    const credentials = parseAuthorization(request.headers.authorization);
+    if (credentials.scheme === "bearer") {
+      try {
+        return { claims: tokenService.verify(credentials.token), user: undefined };
+      } catch (err) {
+        if (err instanceof InvalidTokenError) return null;
+        throw err;
+      }
+    }
+    if (credentials.scheme === "basic") {
+      const user = await users.authenticate(credentials.username, credentials.password);
+      return user ? { claims: undefined, user } : null;
+    }
+    return null;
+  };
+
+  // Clients ping /v2/ first: a 401 with the challenge is how they learn where to get a token.
+  app.get("/v2/", async (request, reply) => {
+    reply.header("Docker-Distribution-API-Version", "registry/2.0");
+    if (!(await authenticate(request))) {
+      return replyNotaryError(
+        new AuthError("UNAUTHORIZED", "authentication required", challenge(request)),
+        request,
+        reply,
+      );
+    }
+    return reply.type("application/json; charset=utf-8").send("{}");
+  });
+
+  const trust = new TrustService({
+    db: opts.db,
+    store: new MetadataStore(opts.db),
+    signer: opts.signer,
+    ...(opts.clock ? { clock: opts.clock } : {}),
+  });
+  const router = new V2Router();
+  registerTrustRoutes(router, {
+    trust,
+    authorize,
+    authorizeGlobal: async (request) => {
+      const who = await authenticate(request);
+      const admin =
+        who?.user?.isAdmin ||
+        (who?.claims && allows(who.claims.access, { type: "registry", name: "catalog" }, ["*"]));
+      if (!admin) {
+        const code = who ? "DENIED" : "UNAUTHORIZED";
+        throw new AuthError(
+          code,
+          "the changefeed of all repositories is for administrators",
+          challenge(request, "registry:catalog:*"),
+        );
+      }
+    },
+  });
+  router.setNotFound(replyNotaryError);
+  router.register(app);
+  // Errors raised before a handler runs (unparseable body, unsupported media type) get the same shape.
+  app.setErrorHandler((err, request, reply) => replyNotaryError(err, request, reply));
+  return app;
+}
