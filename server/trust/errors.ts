@@ -90,7 +90,7 @@ function classify(err: unknown): NotaryError {
 export function replyNotaryError(err: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   const e = classify(err);
   if (e.status >= 500 && e.status !== 503) request.log.error({ err }, "trust API failure");
-  else request.log.info({ code: e.code, msg: (err as Error).message }, "trust API refusal");
+  else request.log.info({ code: e.code, reason: (err as Error).message }, "trust API refusal");
   if (err instanceof AuthError) reply.header("WWW-Authenticate", err.challenge);
   return reply
     .code(e.status)

@@ -145,6 +145,8 @@ async function readPublish(request: FastifyRequest): Promise<Array<{ role: strin
   const files: Array<{ role: string; bytes: Uint8Array }> = [];
   try {
     for await (const part of request.parts({
+      // Delegated roles are named like paths (`targets/releases`); busboy would keep only the last part.
+      preservePath: true,
       limits: { fileSize: MAX_METADATA_FILE_BYTES, files: MAX_PUBLISH_FILES },
     })) {
       if (part.type !== "file" || !part.filename)
