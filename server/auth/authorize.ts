@@ -1,0 +1,65 @@
+import type { FastifyRequest } from "fastify";
+import { type Action, allows, grantedActions, type Resource } from "./access.js";
+import { parseAuthorization } from "./authorization-header.js";
+import { AuthError, InvalidTokenError } from "./errors.js";
+import { ANONYMOUS, type TokenClaims, type TokenService } from "./token-service.js";
+import type { UserStore } from "./users.js";
+
+export interface AuthorizerOptions {
+  readonly tokenService: TokenService;
+  /** Checks HTTP Basic credentials, which some clients send to protocol routes instead of a token. */
+  readonly users: Pick<UserStore, "authenticate">;
+  /** The token endpoint's URL as this request's client reaches it, e.g. `https://<Host>/service/token`. */
+  readonly realm: (request: FastifyRequest) => string;
+  readonly service: string;
+}
+
+/** Resolves with who acts if the request may perform every one of `actions` on the repository, else AuthError. */
+export type Authorize = (
+  request: FastifyRequest,
+  repositoryName: string,
+  actions: readonly Action[],
+) => Promise<{ subject: string }>;
+
+// RFC 7235 quoted-string: a name from the URL must not end the quotes early.
+function quote(value: string): string {
+  return `"${value.replace(/[\\"]/g, "\\$&")}"`;
+}
+
+export function createAuthorizer(options: AuthorizerOptions): Authorize {
+  const { tokenService, users, realm, service } = options;
+
+  return async (request, repositoryName, actions) => {
+    const resource: Resource = { type: "repository", name: repositoryName };
+    const scope = `repository:${repositoryName}:${actions.join(",")}`;
+    const challenge = `Bearer realm=${quote(realm(request))},service=${quote(service)},scope=${quote(scope)}`;
+    // 401 makes docker fetch a token (again, with credentials if it has them); 403 tells a known user no.
+    const unauthorized = (message: string) => new AuthError("UNAUTHORIZED", message, challenge);
+    const denied = () => new AuthError("DENIED", "requested access to the resource is denied", challenge);
+
+    const credentials = parseAuthorization(request.headers.authorization);
+    switch (credentials.scheme) {
+      case "none":
+      case "malformed":
+        throw unauthorized("authentication required");
+      case "bearer": {
+        let claims: TokenClaims;
+        try {
+          claims = tokenService.verify(credentials.token);
+        } catch (err) {
+          if (err instanceof InvalidTokenError) throw unauthorized(err.message);
+          throw err;
+        }
+        if (allows(claims.access, resource, actions)) return { subject: claims.sub };
+        throw claims.sub === ANONYMOUS ? unauthorized("authentication required") : denied();
+      }
+      case "basic": {
+        const user = await users.authenticate(credentials.username, credentials.password);
+        if (!user) throw unauthorized("authentication required");
+        const granted = grantedActions(user, resource, actions);
+        if (allows([{ ...resource, actions: granted }], resource, actions)) return { subject: user.username };
+        throw denied();
+      }
+    }
+  };
+}
