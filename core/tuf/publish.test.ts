@@ -1,12 +1,12 @@
-import { generateKeyPairSync, sign } from "node:crypto";
 import { canonicalJsonBytes } from "../canonical-json.js";
 import { loadSession, publishParts, roleOfPath, SESSION_TIME } from "../../test/support/notary-session.js";
+import { ecKey, rootSigned, signFile, targetsSigned } from "../../test/support/tuf-builders.js";
 import { TufError } from "./errors.js";
-import { buildSnapshot, fileMeta, serializeEnvelope, signingBytes } from "./generate.js";
+import { buildSnapshot, fileMeta } from "./generate.js";
 import { keyId } from "./keys.js";
 import { parseMetaFile } from "./parse.js";
 import { planPublish, type ServerKeyIds } from "./publish.js";
-import type { AnySigned, MetaFile, PublicKey, RootSigned, SnapshotSigned, TargetsSigned } from "./types.js";
+import type { MetaFile, PublicKey, SnapshotSigned, TargetsSigned } from "./types.js";
 
 const session = loadSession();
 
@@ -41,63 +41,7 @@ describe("planPublish, replaying every publish of a real notary 0.7 session", ()
   });
 });
 
-// A repository made here, with keys we hold, to prove each refusal on its own.
-function ecKey() {
-  const { privateKey, publicKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
-  const pub: PublicKey = {
-    keytype: "ecdsa",
-    keyval: { public: publicKey.export({ format: "der", type: "spki" }).toString("base64"), private: null },
-  };
-  return { id: keyId(pub), pub, privateKey };
-}
-type Key = ReturnType<typeof ecKey>;
-
-function signFile(role: string, signed: AnySigned, ...keys: Key[]): MetaFile {
-  const sigs = keys.map((k) => ({
-    keyid: k.id,
-    method: "ecdsa",
-    sig: sign("sha256", signingBytes(signed), { key: k.privateKey, dsaEncoding: "ieee-p1363" }).toString(
-      "base64",
-    ),
-  }));
-  return parseMetaFile(role, serializeEnvelope(signed, sigs));
-}
-
-const future = "2030-01-01T00:00:00Z";
 const now = new Date("2026-11-23T00:00:00Z");
-
-function rootSigned(
-  version: number,
-  rootKeys: Key[],
-  k: Record<"targets" | "snapshot" | "timestamp", Key>,
-  threshold = 1,
-) {
-  const all = [...rootKeys, k.targets, k.snapshot, k.timestamp];
-  const signed: RootSigned = {
-    _type: "Root",
-    version,
-    expires: future,
-    consistent_snapshot: false,
-    keys: Object.fromEntries(all.map((key) => [key.id, key.pub])),
-    roles: {
-      root: { keyids: rootKeys.map((r) => r.id), threshold },
-      targets: { keyids: [k.targets.id], threshold: 1 },
-      snapshot: { keyids: [k.snapshot.id], threshold: 1 },
-      timestamp: { keyids: [k.timestamp.id], threshold: 1 },
-    },
-  };
-  return signed;
-}
-
-function targetsSigned(version: number, extra: Partial<TargetsSigned> = {}): TargetsSigned {
-  return {
-    _type: "Targets",
-    version,
-    expires: future,
-    targets: { v1: fileMeta(new Uint8Array([1])) },
-    ...extra,
-  };
-}
 
 describe("planPublish refuses", () => {
   const rootKey = ecKey();

@@ -92,8 +92,11 @@ export function replyNotaryError(err: unknown, request: FastifyRequest, reply: F
   if (e.status >= 500 && e.status !== 503) request.log.error({ err }, "trust API failure");
   else request.log.info({ code: e.code, reason: (err as Error).message }, "trust API refusal");
   if (err instanceof AuthError) reply.header("WWW-Authenticate", err.challenge);
-  return reply
-    .code(e.status)
-    .type("application/json; charset=utf-8")
-    .send({ errors: [{ code: e.code, message: e.message, detail: e.detail }] });
+  return (
+    reply
+      .code(e.status)
+      .type("application/json; charset=utf-8")
+      // Go's encoder ends the body with a newline; keeping it makes the body notary's byte for byte.
+      .send(`${JSON.stringify({ errors: [{ code: e.code, message: e.message, detail: e.detail }] })}\n`)
+  );
 }
