@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command } from "commander";
 import { registerCerts } from "./commands/certs.js";
+import { registerLogin } from "./commands/login.js";
 import { registerServer } from "./commands/server.js";
 import { registerSigner } from "./commands/signer.js";
 import { registerUp } from "./commands/up.js";
@@ -12,6 +13,7 @@ registerUp(program);
 registerServer(program);
 registerSigner(program);
 registerCerts(program);
+registerLogin(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   console.error(`trustdock: ${err instanceof Error ? err.message : String(err)}`);
