@@ -18,7 +18,7 @@ import {
 
 interface Reply {
   status: number;
-  headers: Record<string, string | string[] | undefined>;
+  headers: Record<string, string | string[] | number | undefined>;
   body: Buffer;
   json: () => { errors: Array<{ code: string; message: string; detail: unknown }> };
 }
