@@ -1,13 +1,11 @@
-// The @noble packages are ES modules only, so the whole project (and jest) runs as ESM:
-// swc strips the types and keeps `import`, and jest runs under --experimental-vm-modules.
+// The @noble packages are ES modules only, so the whole project (and jest) runs as ESM: ts-jest emits
+// ES modules (types stripped per file, as tsconfig's isolatedModules allows) and jest runs under
+// --experimental-vm-modules. Type checking is `npm run typecheck`'s job, not the test runner's.
 export default {
   testEnvironment: "node",
   extensionsToTreatAsEsm: [".ts"],
   transform: {
-    "^.+\\.ts$": [
-      "@swc/jest",
-      { jsc: { parser: { syntax: "typescript" }, target: "es2022" }, module: { type: "es6" } },
-    ],
+    "^.+\\.ts$": ["ts-jest", { useESM: true, isolatedModules: true, diagnostics: false }],
   },
   moduleNameMapper: { "^(\\.{1,2}/.*)\\.js$": "$1" },
   testMatch: ["<rootDir>/{core,server,signer,cli,test}/**/*.test.ts"],
