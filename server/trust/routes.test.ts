@@ -26,24 +26,22 @@ interface Reply {
 describeOnEachDatabase("Notary trust API", (databases) => {
   let td: TestTrustdock;
   let disposeDb: () => Promise<void>;
-  let token: string;
   let gunCounter = 0;
 
   beforeAll(async () => {
     const target = await databases.create();
     disposeDb = target.dispose;
     td = await startTestTrustdock({ databaseUrl: target.url });
-    token = await adminToken("*");
   });
   afterAll(async () => {
     await td.close();
     await disposeDb();
   });
 
-  async function adminToken(scopeGun: string): Promise<string> {
+  async function adminToken(gun: string): Promise<string> {
     const res = await td.app.inject({
       method: "GET",
-      url: `/service/token?service=trustdock&scope=repository:${scopeGun === "*" ? `${td.hostPort}/library/all` : scopeGun}:pull,push,*`,
+      url: `/service/token?service=trustdock&scope=repository:${gun}:pull,push,*`,
       headers: { authorization: `Basic ${Buffer.from(`admin:${ADMIN_PASSWORD}`).toString("base64")}` },
     });
     return (res.json() as { token: string }).token;

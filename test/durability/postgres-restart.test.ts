@@ -1,7 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import type { PublicKey } from "../../core/tuf/types.js";
 import { publishBody } from "../support/multipart.js";
 import { commandExists, describeWithPeer } from "../support/peers.js";
