@@ -15,7 +15,7 @@ import { replyNotaryError } from "./trust/errors.js";
 import { MetadataStore } from "./trust/metadata-store.js";
 import { trustMigrations } from "./trust/migrations.js";
 import { registerTrustRoutes } from "./trust/routes.js";
-import { type TrustSigner, TrustService } from "./trust/trust-service.js";
+import { TrustService, type TrustSigner } from "./trust/trust-service.js";
 
 export interface ServerOptions {
   db: Db;

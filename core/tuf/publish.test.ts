@@ -1,6 +1,6 @@
-import { canonicalJsonBytes } from "../canonical-json.js";
 import { loadSession, publishParts, roleOfPath, SESSION_TIME } from "../../test/support/notary-session.js";
 import { ecKey, rootSigned, signFile, targetsSigned } from "../../test/support/tuf-builders.js";
+import { canonicalJsonBytes } from "../canonical-json.js";
 import { TufError } from "./errors.js";
 import { buildSnapshot, fileMeta } from "./generate.js";
 import { keyId } from "./keys.js";

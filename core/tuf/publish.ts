@@ -1,14 +1,14 @@
 import { sha256Hex } from "../digest.js";
 import { badHierarchy, badRoot, badSnapshot, badTargets, invalid, TufError } from "./errors.js";
-import { buildSnapshot, metaMatches } from "./generate.js";
+import { buildSnapshot, metaMatches, signingBytes } from "./generate.js";
 import { validSigners } from "./signatures.js";
 import {
   type DelegatedRole,
   isDelegation,
   isTargetsRole,
   type MetaFile,
-  parentRole,
   type PublicKey,
+  parentRole,
   ROOT,
   type RoleKeys,
   type RootSigned,
@@ -18,7 +18,6 @@ import {
   type TargetsSigned,
   TIMESTAMP,
 } from "./types.js";
-import { signingBytes } from "./generate.js";
 
 /** The key IDs the server holds for one repository, newest first. */
 export interface ServerKeyIds {

@@ -1,5 +1,5 @@
 import pg from "pg";
-import { type Db, DatabaseUnavailableError, type Queryable, type SqlParam } from "./db.js";
+import { DatabaseUnavailableError, type Db, type Queryable, type SqlParam } from "./db.js";
 
 // Connection-level failures (server restarted, refused, reset): retried once by the pool, then a 503.
 const CONNECTION_ERRORS = new Set([

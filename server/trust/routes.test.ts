@@ -1,9 +1,9 @@
 import { verify } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { canonicalJsonBytes } from "../../core/canonical-json.js";
+import { buildSnapshot, fileMeta, signingBytes } from "../../core/tuf/generate.js";
 import { keyId, toKeyObject } from "../../core/tuf/keys.js";
 import type { PublicKey, SnapshotSigned, TimestampSigned } from "../../core/tuf/types.js";
-import { buildSnapshot, fileMeta, signingBytes } from "../../core/tuf/generate.js";
 import { describeOnEachDatabase } from "../../test/support/databases.js";
 import { publishBody } from "../../test/support/multipart.js";
 import { fixturePath } from "../../test/support/shared.js";

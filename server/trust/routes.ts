@@ -1,11 +1,11 @@
 import type {} from "@fastify/multipart";
 import type { FastifyRequest } from "fastify";
 import { isValidGun } from "../../core/gun.js";
-import { isPublishableRole, isServerKeyRole, type TrustService } from "./trust-service.js";
-import type { StoredFile } from "./metadata-store.js";
 import type { Authorize } from "../auth/authorize.js";
 import type { V2Router } from "../http/v2-router.js";
 import { NotaryRequestError, replyNotaryError } from "./errors.js";
+import type { StoredFile } from "./metadata-store.js";
+import { isPublishableRole, isServerKeyRole, type TrustService } from "./trust-service.js";
 
 export interface TrustRoutesOptions {
   trust: TrustService;
