@@ -1,0 +1,690 @@
+/**
+ * `npm run bench:trust`: Trustdock against the real notary-server 0.7, side by side, both on the same
+ * PostgreSQL, in one run. Reads (wrk on timestamp.json and root.json) and whole CLI publishes.
+ *
+ * Settings (environment): BENCH_DURATION_S (10), BENCH_WARMUP_S (2), BENCH_THREADS (2),
+ * BENCH_CONNECTIONS (32), BENCH_PUBLISHES (10), BENCH_PG_PORT (55432), BENCH_NOTARY_PORT (14443),
+ * BENCH_KEEP=1 keeps the temporary folders (logs, trust dirs).
+ *
+ * Exits non-zero only on errors (a service that does not start, a non-200 read, a failed publish); a
+ * missed goal is printed, not fatal.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, loadavg, tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { get } from "./http.js";
+import {
+  type CpuSnapshot,
+  type CpuUse,
+  cpuBetween,
+  cpuSnapshot,
+  freePort,
+  groupMembers,
+  isAlive,
+  killRunning,
+  portIsFree,
+  type RunResult,
+  round1,
+  run,
+  runOk,
+  sleep,
+  stopGroup,
+  tail,
+  waitFor,
+} from "./proc.js";
+import { runWrk, type WrkResult, writeWrkScript } from "./wrk.js";
+
+// ---------------------------------------------------------------- settings
+
+const intEnv = (name: string, fallback: number) => {
+  const v = Number(process.env[name]);
+  return Number.isInteger(v) && v > 0 ? v : fallback;
+};
+const DURATION_S = intEnv("BENCH_DURATION_S", 10);
+const WARMUP_S = intEnv("BENCH_WARMUP_S", 2);
+const THREADS = intEnv("BENCH_THREADS", 2);
+const CONNECTIONS = intEnv("BENCH_CONNECTIONS", 32);
+const PUBLISHES = Math.min(intEnv("BENCH_PUBLISHES", 10), 100);
+const PG_PORT = intEnv("BENCH_PG_PORT", 55432);
+const NOTARY_PORT = intEnv("BENCH_NOTARY_PORT", 14443);
+const KEEP = process.env.BENCH_KEEP === "1";
+/** The whole bench, start to stop; past it, everything is stopped and the run fails. */
+const OVERALL_TIMEOUT_MS = 20 * 60 * 1000;
+const CLI_TIMEOUT_MS = 120_000;
+const FILES = ["timestamp", "root"] as const;
+const RPS_GOAL = 2;
+const LATENCY_GOAL = 1;
+const CORES = cpus().length;
+
+function findRepo(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    const pkg = join(dir, "package.json");
+    if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, "utf8")) as { name?: string }).name === "trustdock")
+      return dir;
+    dir = dirname(dir);
+  }
+  throw new Error("cannot find the trustdock repository above this script");
+}
+const REPO = findRepo();
+const PEERS = resolve(REPO, "..", "shared", "peers");
+const MAIN = join(REPO, "dist", "cli", "main.js");
+const RESULTS = join(REPO, "test", "bench", "results", "trust-latest.json");
+
+// ---------------------------------------------------------------- cleanup
+
+const cleanups: Array<{ what: string; fn: () => Promise<void> }> = [];
+const errors: string[] = [];
+let cleaningUp: Promise<void> | undefined;
+
+function onCleanup(what: string, fn: () => Promise<void>): void {
+  cleanups.push({ what, fn });
+}
+
+function cleanup(): Promise<void> {
+  cleaningUp ??= (async () => {
+    killRunning(); // an interrupted wrk or notary CLI
+    for (const { what, fn } of cleanups.reverse()) {
+      try {
+        await fn();
+      } catch (err) {
+        console.error(`cleanup (${what}) failed: ${(err as Error).message}`);
+      }
+    }
+  })();
+  return cleaningUp;
+}
+
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.on(signal, () => {
+    console.error(`\n${signal}: stopping what the bench started`);
+    void cleanup().finally(() => process.exit(130));
+  });
+}
+
+const log = (msg: string) => console.log(`[bench] ${msg}`);
+
+// ---------------------------------------------------------------- PostgreSQL
+
+async function startPostgres(): Promise<string> {
+  const ready = await run("pg_isready", ["-h", "127.0.0.1", "-p", String(PG_PORT)], { timeoutMs: 10_000 });
+  const wasRunning = ready.code === 0;
+  const r = await runOk(join(PEERS, "postgres-up.sh"), [String(PG_PORT)], { timeoutMs: 120_000 });
+  const url = r.stdout.trim().split("\n").pop() ?? "";
+  if (!url.startsWith("postgres://")) throw new Error(`postgres-up.sh printed no URL: ${r.stdout}`);
+  if (!wasRunning) {
+    log(`started PostgreSQL at ${url}; it will be stopped at the end`);
+    onCleanup("stop PostgreSQL", async () => {
+      // The same binaries and data folder postgres-up.sh uses (its defaults for this port).
+      const script = `BIN=$(dirname "$(command -v initdb 2>/dev/null || echo /usr/lib/postgresql/15/bin/initdb)"); su postgres -c "$BIN/pg_ctl -D /tmp/pg-${PG_PORT}/data -m fast -w stop"`;
+      await run("bash", ["-c", script], { timeoutMs: 60_000 });
+    });
+  } else {
+    log(`PostgreSQL was already running at ${url}; it stays running`);
+  }
+  return url;
+}
+
+/** The postmaster of the cluster on PG_PORT, so its backends can be told from other clusters' in CPU figures. */
+function postmasterPid(): number | undefined {
+  try {
+    const pid = Number(readFileSync(`/tmp/pg-${PG_PORT}/data/postmaster.pid`, "utf8").split("\n")[0]);
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function psql(url: string, sql: string): Promise<string> {
+  return (
+    await runOk("psql", [url, "-v", "ON_ERROR_STOP=1", "-qtAc", sql], { timeoutMs: 60_000 })
+  ).stdout.trim();
+}
+
+/** How many sessions were ever opened on `database` (PostgreSQL 14+); NaN if it cannot tell. */
+async function pgSessions(pgUrl: string, database: string): Promise<number> {
+  try {
+    return Number(await psql(pgUrl, `SELECT sessions FROM pg_stat_database WHERE datname = '${database}'`));
+  } catch {
+    return Number.NaN;
+  }
+}
+
+// ---------------------------------------------------------------- notary-server (the anchor)
+
+interface Anchor {
+  url: string;
+  hostPort: string;
+  pgid: number;
+  serverPid: number;
+  signerPid: number;
+  dir: string;
+}
+
+async function anchorPort(): Promise<number> {
+  const pairFree = async (p: number) => (await portIsFree(p)) && (await portIsFree(p + 1));
+  if (await pairFree(NOTARY_PORT)) return NOTARY_PORT;
+  for (let i = 0; i < 20; i++) {
+    const p = await freePort();
+    if (p < 65535 && (await pairFree(p))) return p;
+  }
+  throw new Error("no free pair of ports for notary-server and notary-signer");
+}
+
+async function startAnchor(pgUrl: string): Promise<Anchor> {
+  const port = await anchorPort();
+  if (port !== NOTARY_PORT) log(`port ${NOTARY_PORT} is taken: notary-server goes on ${port}`);
+  const dir = "/tmp/notary-anchor-bench";
+  let pgid = 0;
+  // Its own process group: the notary-server and notary-signer it leaves running are that group's.
+  const r = await run(
+    join(PEERS, "notary-anchor-up.sh"),
+    ["--pg", pgUrl, String(port), dir],
+    { timeoutMs: 60_000, detached: true },
+    (pid) => {
+      pgid = pid;
+    },
+  );
+  if (pgid) onCleanup("stop notary-server and notary-signer", () => stopGroup(pgid));
+  if (r.code !== 0)
+    throw new Error(`notary-anchor-up.sh failed:\n${tail(r.stdout)}\n${tail(r.stderr)}\n${logTail(dir)}`);
+  const url = r.stdout.trim().split("\n").pop() ?? "";
+  const comm = (pid: number) => {
+    try {
+      return readFileSync(`/proc/${pid}/comm`, "utf8").trim();
+    } catch {
+      return "";
+    }
+  };
+  const members = groupMembers(pgid);
+  const serverPid = members.find((p) => comm(p) === "notary-server");
+  const signerPid = members.find((p) => comm(p) === "notary-signer");
+  if (!serverPid || !signerPid)
+    throw new Error(`notary-server/notary-signer answering at ${url} were not started by this bench`);
+  return { url, hostPort: new URL(url).host, pgid, serverPid, signerPid, dir };
+}
+
+function logTail(dir: string): string {
+  return ["server.log", "signer.log"]
+    .map((f) => {
+      try {
+        return `${f}:\n${tail(readFileSync(join(dir, f), "utf8"), 10)}`;
+      } catch {
+        return "";
+      }
+    })
+    .join("\n");
+}
+
+// ---------------------------------------------------------------- Trustdock
+
+interface Trustdock {
+  url: string;
+  hostPort: string;
+  ca: string;
+  caFile: string;
+  password: string;
+  child: ChildProcess;
+  pid: number;
+  logFile: string;
+}
+
+async function startTrustdock(pgUrl: string, work: string): Promise<Trustdock> {
+  if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run npm run build first`);
+  const base = pgUrl.slice(0, pgUrl.lastIndexOf("/"));
+  const databaseUrl = `${base}/trustdock_bench`;
+  await psql(pgUrl, "DROP DATABASE IF EXISTS trustdock_bench WITH (FORCE)");
+  await psql(pgUrl, "CREATE DATABASE trustdock_bench");
+  const dataDir = join(work, "trustdock-data");
+  const port = await freePort();
+  let signerPort = await freePort();
+  for (let i = 0; i < 10 && signerPort === port; i++) signerPort = await freePort();
+  const hostPort = `127.0.0.1:${port}`;
+  const password = randomBytes(18).toString("base64url");
+  const logFile = join(work, "trustdock.log");
+  const out = openSync(logFile, "a");
+  const child = spawn(process.execPath, [MAIN, "up"], {
+    env: {
+      ...process.env,
+      TRUSTDOCK_DATABASE_URL: databaseUrl,
+      TRUSTDOCK_DATA_DIR: dataDir,
+      TRUSTDOCK_ADDR: hostPort,
+      TRUSTDOCK_SIGNER_ADDR: `127.0.0.1:${signerPort}`,
+      TRUSTDOCK_ADMIN_PASSWORD: password,
+    },
+    stdio: ["ignore", out, out],
+    detached: true,
+  });
+  const pid = child.pid;
+  if (pid === undefined) throw new Error("could not start trustdock");
+  // Its process group is its own: `up` and the signer it supervises.
+  onCleanup("stop Trustdock", () => stopGroup(pid));
+  const caFile = join(dataDir, "tls", "ca.crt");
+  const url = `https://${hostPort}`;
+  const up = await waitFor(async () => {
+    if (!isAlive(pid)) return true; // no use waiting: reported below
+    if (!existsSync(caFile)) return false;
+    const r = await get(`${url}/v2/`, { ca: readFileSync(caFile, "utf8"), timeoutMs: 2000 });
+    return r.status === 401 || r.status === 200;
+  }, 60_000);
+  if (!up || !isAlive(pid))
+    throw new Error(
+      `Trustdock did not come up at ${url}; log ${logFile}:\n${tail(readFileSync(logFile, "utf8"))}`,
+    );
+  return { url, hostPort, ca: readFileSync(caFile, "utf8"), caFile, password, child, pid, logFile };
+}
+
+async function trustdockToken(td: Trustdock, gun: string): Promise<string> {
+  const basic = Buffer.from(`admin:${td.password}`).toString("base64");
+  const r = await get(
+    `${td.url}/service/token?service=trustdock&scope=${encodeURIComponent(`repository:${gun}:pull`)}`,
+    { ca: td.ca, headers: { Authorization: `Basic ${basic}` } },
+  );
+  if (r.status !== 200) throw new Error(`token request answered ${r.status}: ${r.body.slice(0, 200)}`);
+  const token = (JSON.parse(r.body) as { token?: string }).token;
+  if (!token) throw new Error("token response has no token");
+  return token;
+}
+
+// ---------------------------------------------------------------- the two sides, as the benchmark sees them
+
+type SideName = "notary" | "trustdock";
+
+interface Side {
+  name: SideName;
+  label: string;
+  url: string;
+  gun: string;
+  /** Headers for a read, a fresh token each time for Trustdock. */
+  readHeaders(): Promise<Record<string, string>>;
+  ca?: string;
+  /** Sessions ever opened on the side's database (pg_stat_database.sessions). */
+  pgSessions(): Promise<number>;
+  notaryArgs: string[];
+  notaryEnv: NodeJS.ProcessEnv;
+}
+
+function fileUrl(side: Side, file: string): string {
+  return `${side.url}/v2/${side.gun}/_trust/tuf/${file}.json`;
+}
+
+async function notaryCli(side: Side, args: string[]): Promise<RunResult> {
+  return runOk("notary", [...side.notaryArgs, ...args], { env: side.notaryEnv, timeoutMs: CLI_TIMEOUT_MS });
+}
+
+/** A GET that must be a 200 carrying TUF metadata of the expected role. */
+async function checkRead(side: Side, file: string, when: string): Promise<void> {
+  const r = await get(fileUrl(side, file), {
+    headers: await side.readHeaders(),
+    ...(side.ca ? { ca: side.ca } : {}),
+  });
+  let type: unknown;
+  try {
+    type = (JSON.parse(r.body) as { signed?: { _type?: string } }).signed?._type;
+  } catch {
+    type = undefined;
+  }
+  if (r.status !== 200 || String(type).toLowerCase() !== file)
+    throw new Error(
+      `${when}: GET ${file}.json on ${side.label} answered ${r.status}: ${r.body.slice(0, 200)}`,
+    );
+}
+
+// ---------------------------------------------------------------- measurements
+
+interface ReadRun {
+  side: SideName;
+  file: string;
+  wrk: WrkResult;
+  cpu: CpuUse;
+  /** req/s per CPU-second of the server side (server, its signer, PostgreSQL). */
+  reqPerServerCpuSecond: number;
+  /** Busy % (of one core) that no live process accounts for. */
+  unaccountedPct: number;
+  /** PostgreSQL sessions opened on the side's database during the run (connection churn). */
+  newPgSessions: number;
+}
+
+const round3 = (n: number) => (Number.isFinite(n) ? Math.round(n * 1000) / 1000 : n);
+
+function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[rank] ?? Number.NaN;
+}
+
+function median(sorted: readonly number[]): number {
+  if (sorted.length === 0) return Number.NaN;
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? (sorted[mid] ?? Number.NaN) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
+}
+
+async function measureRead(
+  side: Side,
+  file: string,
+  script: string,
+  groups: Parameters<typeof cpuBetween>[2],
+): Promise<ReadRun> {
+  const wrkFor = async (durationS: number) =>
+    runWrk({
+      url: fileUrl(side, file),
+      script,
+      threads: THREADS,
+      connections: CONNECTIONS,
+      durationS,
+      headers: await side.readHeaders(),
+    });
+  await checkRead(side, file, "before the run");
+  const warm = await wrkFor(WARMUP_S);
+  if (warm.non200 > 0) errors.push(`${side.label} ${file}.json warm-up: ${warm.non200} non-200 responses`);
+  const headers = await side.readHeaders(); // fresh token right before the measured run
+  const sessionsBefore = await side.pgSessions();
+  const before: CpuSnapshot = cpuSnapshot();
+  const wrk = await runWrk({
+    url: fileUrl(side, file),
+    script,
+    threads: THREADS,
+    connections: CONNECTIONS,
+    durationS: DURATION_S,
+    headers,
+  });
+  const after = cpuSnapshot();
+  const cpu = cpuBetween(before, after, groups);
+  const newPgSessions = (await side.pgSessions()) - sessionsBefore;
+  cpu.byGroupPctOfCore.wrk = round1((wrk.wrkCpuSeconds * 100) / Math.max(wrk.durationS, 1e-3));
+  await checkRead(side, file, "after the run");
+  const g = cpu.byGroupPctOfCore;
+  const serverSide =
+    side.name === "notary"
+      ? (g["notary-server"] ?? 0) + (g["notary-signer"] ?? 0)
+      : (g["trustdock-server"] ?? 0) + (g["trustdock-signer"] ?? 0);
+  const reqPerServerCpuSecond = wrk.rps / Math.max((serverSide + (g.postgres ?? 0)) / 100, 1e-3);
+  const accounted = Object.values(g).reduce((a, b) => a + b, 0);
+  const unaccountedPct = round1(Math.max(0, cpu.machineBusyPct * CORES - accounted));
+  const e = wrk.socketErrors;
+  if (wrk.non200 > 0) errors.push(`${side.label} ${file}.json: ${wrk.non200} non-200 responses`);
+  if (e.connect + e.read + e.write + e.timeout > 0)
+    errors.push(`${side.label} ${file}.json: socket errors ${JSON.stringify(e)}`);
+  log(
+    `${side.label.padEnd(13)} ${`${file}.json`.padEnd(14)} ${wrk.rps.toFixed(0).padStart(7)} req/s  p50 ${wrk.latencyMs.p50.toFixed(2)} ms  p99 ${wrk.latencyMs.p99.toFixed(2)} ms  non-200 ${wrk.non200}  machine busy ${cpu.machineBusyPct}%`,
+  );
+  return { side: side.name, file, wrk, cpu, reqPerServerCpuSecond, unaccountedPct, newPgSessions };
+}
+
+async function measurePublishes(
+  sides: readonly Side[],
+  targetFile: string,
+): Promise<Record<SideName, number[]>> {
+  const times: Record<SideName, number[]> = { notary: [], trustdock: [] };
+  for (let i = 0; i < PUBLISHES; i++) {
+    const version = `v${i + 2}`; // v1 was published with the repository
+    // Alternate who goes first, so drift on the machine hurts both alike.
+    const order = i % 2 === 0 ? sides : [...sides].reverse();
+    for (const side of order) {
+      const r = await run("notary", [...side.notaryArgs, "add", side.gun, version, targetFile, "-p"], {
+        env: side.notaryEnv,
+        timeoutMs: CLI_TIMEOUT_MS,
+      });
+      if (r.code !== 0) {
+        errors.push(
+          `${side.label} publish ${version} failed (${r.signal ?? `exit ${r.code}`}): ${tail(r.stderr, 3)}`,
+        );
+        continue;
+      }
+      times[side.name].push(r.ms);
+    }
+  }
+  for (const side of sides) {
+    const list = await notaryCli(side, ["list", side.gun]);
+    const count = list.stdout.split("\n").filter((l) => /^v\d+\s/.test(l.trim())).length;
+    if (count !== PUBLISHES + 1)
+      errors.push(`${side.label}: notary list shows ${count} targets, expected ${PUBLISHES + 1}`);
+  }
+  return times;
+}
+
+// ---------------------------------------------------------------- report
+
+interface Line {
+  what: string;
+  notary: number;
+  trustdock: number;
+  unit: string;
+  /** Trustdock/notary for rates, notary/Trustdock for latencies: above 1 is Trustdock ahead. */
+  ratio: number;
+  goal: number;
+  met: boolean;
+}
+
+function fmt(n: number, unit: string): string {
+  if (!Number.isFinite(n)) return "n/a";
+  return unit === "req/s" ? n.toFixed(0) : n.toFixed(1);
+}
+
+function printTable(lines: readonly Line[], reads: readonly ReadRun[], header: string): void {
+  const out: string[] = ["", header, ""];
+  out.push(
+    `${"".padEnd(28)}${"notary-server".padStart(14)}${"Trustdock".padStart(12)}${"ratio".padStart(9)}   goal`,
+  );
+  for (const l of lines) {
+    out.push(
+      `${`${l.what} (${l.unit})`.padEnd(28)}${fmt(l.notary, l.unit).padStart(14)}${fmt(l.trustdock, l.unit).padStart(12)}${`${Number.isFinite(l.ratio) ? l.ratio.toFixed(2) : "n/a"}x`.padStart(9)}   >= ${l.goal}x  ${l.met ? "goal met" : "goal missed"}`,
+    );
+  }
+  out.push(
+    "",
+    `Read runs in detail. CPU in % of one core (${CORES} cores: ${CORES * 100}% is all of them); "exited/kernel" is`,
+    "busy time no live process accounts for (processes that ended during the run, interrupts). req/CPU-s divides",
+    "req/s by the CPU the server side used (server + its signer + PostgreSQL): less sensitive to other load.",
+  );
+  for (const r of reads) {
+    const g = r.cpu.byGroupPctOfCore;
+    const server =
+      r.side === "notary" ? `notary-server ${g["notary-server"]}%` : `trustdock ${g["trustdock-server"]}%`;
+    out.push(
+      `  ${r.side.padEnd(10)} ${`${r.file}.json`.padEnd(15)} ${r.wrk.rps.toFixed(0).padStart(6)} req/s  ${r.reqPerServerCpuSecond.toFixed(0).padStart(5)} req/CPU-s  ` +
+        `latency p50 ${r.wrk.latencyMs.p50.toFixed(1)} ms, p99 ${r.wrk.latencyMs.p99.toFixed(1)} ms, ${r.newPgSessions} new PostgreSQL sessions`,
+      `  ${"".padEnd(26)}machine ${r.cpu.machineBusyPct}% busy = ${server}, postgres ${g.postgres}%, wrk ${g.wrk}%, ` +
+        `others ${g.others}% (${r.cpu.lastGroupTop.map((t) => `${t.comm} ${t.pct}%`).join(", ")}), exited/kernel ${r.unaccountedPct}%`,
+    );
+  }
+  console.log(out.join("\n"));
+}
+
+// ---------------------------------------------------------------- main
+
+async function main(): Promise<number> {
+  const started = new Date();
+  const work = mkdtempSync(join(tmpdir(), "trust-bench-"));
+  onCleanup("remove temporary folder", async () => {
+    if (KEEP || errors.length > 0) log(`kept ${work} (logs, trust dirs)`);
+    else rmSync(work, { recursive: true, force: true });
+  });
+  const suffix = `${started.getTime().toString(36)}${randomBytes(2).toString("hex")}`;
+
+  // 1. PostgreSQL
+  const pgUrl = await startPostgres();
+  // 2. notary-server + notary-signer on it
+  const anchor = await startAnchor(pgUrl);
+  log(`notary-server at ${anchor.url} (pid ${anchor.serverPid}, signer ${anchor.signerPid})`);
+  // 3. Trustdock on it
+  const td = await startTrustdock(pgUrl, work);
+  log(`Trustdock at ${td.url} (pid ${td.pid}), log ${td.logFile}`);
+
+  // 4. one repository in each, made by the real notary CLI
+  const passphrases = {
+    NOTARY_ROOT_PASSPHRASE: "bench-root-passphrase",
+    NOTARY_TARGETS_PASSPHRASE: "bench-targets-passphrase",
+    NOTARY_SNAPSHOT_PASSPHRASE: "bench-snapshot-passphrase",
+    NOTARY_DELEGATION_PASSPHRASE: "bench-delegation-passphrase",
+  };
+  const notarySide: Side = {
+    name: "notary",
+    label: "notary-server",
+    url: anchor.url,
+    gun: `${anchor.hostPort}/library/bench-${suffix}`,
+    readHeaders: async () => ({}),
+    pgSessions: () => pgSessions(pgUrl, "notary_anchor"),
+    notaryArgs: ["-s", anchor.url, "-d", join(work, "cli-notary")],
+    notaryEnv: { ...process.env, ...passphrases, NOTARY_AUTH: "" },
+  };
+  const tdSide: Side = {
+    name: "trustdock",
+    label: "Trustdock",
+    url: td.url,
+    gun: `${td.hostPort}/library/bench-${suffix}`,
+    readHeaders: async () => ({ Authorization: `Bearer ${await trustdockToken(td, tdSide.gun)}` }),
+    ca: td.ca,
+    pgSessions: () => pgSessions(pgUrl, "trustdock_bench"),
+    notaryArgs: ["-s", td.url, "-d", join(work, "cli-trustdock"), "--tlscacert", td.caFile],
+    notaryEnv: {
+      ...process.env,
+      ...passphrases,
+      NOTARY_AUTH: Buffer.from(`admin:${td.password}`).toString("base64"),
+    },
+  };
+  const sides = [notarySide, tdSide] as const;
+  const targetFile = join(work, "target.bin");
+  writeFileSync(targetFile, randomBytes(1024));
+  for (const side of sides) {
+    await notaryCli(side, ["init", side.gun, "-p"]);
+    await notaryCli(side, ["add", side.gun, "v1", targetFile, "-p"]);
+    log(`${side.label}: created ${side.gun}`);
+  }
+
+  // 5. reads under wrk
+  const script = writeWrkScript(work);
+  const pm = postmasterPid();
+  const groups: Parameters<typeof cpuBetween>[2] = {
+    "trustdock-server": (s) => s.pid === td.pid,
+    "trustdock-signer": (s) => s.ppid === td.pid,
+    "notary-server": (s) => s.pid === anchor.serverPid,
+    "notary-signer": (s) => s.pid === anchor.signerPid,
+    postgres: (s) => (pm ? s.pid === pm || s.ppid === pm : s.comm === "postgres"),
+    others: () => true,
+  };
+  // What the machine does without load from the bench: other work on it shares the cores with wrk.
+  const idleBefore = cpuSnapshot();
+  await sleep(2000);
+  const background = cpuBetween(idleBefore, cpuSnapshot(), groups);
+  log(
+    `background load before the reads: machine ${background.machineBusyPct}% busy` +
+      ` (${background.lastGroupTop.map((t) => `${t.comm} ${t.pct}%`).join(", ") || "nothing else"})`,
+  );
+  if (background.machineBusyPct > 20)
+    log(
+      "warning: the machine is busy with other work; read figures will be lower and noisier than on a quiet one",
+    );
+  const reads: ReadRun[] = [];
+  for (const [i, file] of FILES.entries()) {
+    const order = i % 2 === 0 ? sides : [...sides].reverse();
+    for (const side of order) reads.push(await measureRead(side, file, script, groups));
+  }
+
+  // 6. publishes
+  log(`timing ${PUBLISHES} publishes on each side (notary add -p, alternating)`);
+  const publish = await measurePublishes(sides, targetFile);
+
+  // 7. report
+  const rps = (side: SideName, file: string) =>
+    reads.find((r) => r.side === side && r.file === file)?.wrk.rps ?? 0;
+  const lines: Line[] = [];
+  for (const file of FILES) {
+    const n = rps("notary", file);
+    const t = rps("trustdock", file);
+    const ratio = n > 0 ? t / n : Number.NaN;
+    lines.push({
+      what: `GET ${file}.json`,
+      notary: n,
+      trustdock: t,
+      unit: "req/s",
+      ratio,
+      goal: RPS_GOAL,
+      met: ratio >= RPS_GOAL,
+    });
+  }
+  const sorted = (side: SideName) => [...publish[side]].sort((a, b) => a - b);
+  for (const [what, stat] of [
+    ["publish median", median],
+    ["publish p90", (s: readonly number[]) => percentile(s, 90)],
+  ] as const) {
+    const n = stat(sorted("notary"));
+    const t = stat(sorted("trustdock"));
+    const ratio = t > 0 ? n / t : Number.NaN;
+    lines.push({
+      what,
+      notary: n,
+      trustdock: t,
+      unit: "ms",
+      ratio,
+      goal: LATENCY_GOAL,
+      met: ratio >= LATENCY_GOAL,
+    });
+  }
+  const header =
+    `Trustdock vs notary-server 0.7, both on PostgreSQL ${pgUrl.replace(/\/[^/]*$/, "")}; ` +
+    `wrk -t${THREADS} -c${CONNECTIONS} -d${DURATION_S}s after a ${WARMUP_S} s warm-up; ${PUBLISHES} publishes each.\n` +
+    "Trustdock is read over HTTPS with a bearer token, notary-server over plain HTTP without auth (as the anchor runs).";
+  printTable(
+    lines,
+    reads,
+    `${header}\nBackground load before the reads: machine ${background.machineBusyPct}% busy.`,
+  );
+
+  const result = {
+    startedAt: started.toISOString(),
+    finishedAt: new Date().toISOString(),
+    node: process.version,
+    cores: CORES,
+    loadAverageAtEnd: loadavg(),
+    settings: {
+      durationS: DURATION_S,
+      warmupS: WARMUP_S,
+      threads: THREADS,
+      connections: CONNECTIONS,
+      publishes: PUBLISHES,
+    },
+    notary: { url: anchor.url, gun: notarySide.gun, storage: "postgres" },
+    trustdock: { url: td.url, gun: tdSide.gun, storage: "postgres" },
+    backgroundBeforeReads: background,
+    lines,
+    reads,
+    publishMs: publish,
+    errors,
+  };
+  mkdirSync(dirname(RESULTS), { recursive: true });
+  writeFileSync(
+    RESULTS,
+    `${JSON.stringify(result, (_k, v) => (typeof v === "number" ? round3(v) : v), 2)}\n`,
+  );
+  // biome checks everything under test/: leave the file the way its formatter writes JSON.
+  const biome = join(REPO, "node_modules", ".bin", "biome");
+  if (existsSync(biome)) await run(biome, ["format", "--write", RESULTS], { timeoutMs: 30_000 });
+  log(`results written to ${RESULTS}`);
+  if (errors.length > 0) {
+    console.error(`\n${errors.length} error(s):\n  ${errors.join("\n  ")}`);
+    return 1;
+  }
+  return 0;
+}
+
+const overall = setTimeout(() => {
+  console.error(`the bench ran past ${OVERALL_TIMEOUT_MS / 60000} minutes: stopping`);
+  void cleanup().finally(() => process.exit(2));
+}, OVERALL_TIMEOUT_MS);
+
+let code = 1;
+try {
+  code = await main();
+} catch (err) {
+  console.error(`bench failed: ${err instanceof Error ? err.message : String(err)}`);
+  errors.push(String(err));
+  code = 1;
+} finally {
+  await cleanup();
+  clearTimeout(overall);
+}
+process.exit(code);
