@@ -1,0 +1,86 @@
+import type { PublicKey } from "../../core/tuf/types.js";
+import { describeOnEachDatabase } from "../../test/support/databases.js";
+import { publishBody } from "../../test/support/multipart.js";
+import { ADMIN_PASSWORD, startTestTrustdock, type TestTrustdock } from "../../test/support/trustdock.js";
+import { ecKey, rootSigned, signedBytes, targetsSigned } from "../../test/support/tuf-builders.js";
+
+const DAY = 24 * 3600 * 1000;
+
+describeOnEachDatabase("server-signed timestamp", (databases) => {
+  let td: TestTrustdock;
+  let dispose: () => Promise<void>;
+  let now = new Date("2026-11-23T12:00:00Z");
+  const gun = () => `${td.hostPort}/library/clock`;
+  const basic = `Basic ${Buffer.from(`admin:${ADMIN_PASSWORD}`).toString("base64")}`;
+  const get = async (path: string) => {
+    const res = await td.app.inject({
+      method: "GET",
+      url: `/v2/${gun()}/_trust/tuf/${path}`,
+      headers: { authorization: basic },
+    });
+    return {
+      status: res.statusCode,
+      doc: res.statusCode === 200 ? JSON.parse(res.payload) : JSON.parse(res.payload),
+    };
+  };
+
+  beforeAll(async () => {
+    const target = await databases.create();
+    dispose = target.dispose;
+    td = await startTestTrustdock({ databaseUrl: target.url, clock: () => now });
+    const key = async (role: string) => (await get(`${role}.key`)).doc as PublicKey;
+    const rootKey = ecKey();
+    const targetsKey = ecKey();
+    const root = rootSigned(1, [rootKey], {
+      targets: targetsKey,
+      snapshot: await key("snapshot"),
+      timestamp: await key("timestamp"),
+    });
+    const body = await publishBody([
+      { role: "root", bytes: signedBytes(root, rootKey) },
+      { role: "targets", bytes: signedBytes(targetsSigned(1), targetsKey) },
+    ]);
+    const res = await td.app.inject({
+      method: "POST",
+      url: `/v2/${gun()}/_trust/tuf/`,
+      headers: { authorization: basic, "content-type": body.contentType },
+      payload: body.body,
+    });
+    expect(res.statusCode).toBe(200);
+  });
+  afterAll(async () => {
+    await td.close();
+    await dispose();
+  });
+
+  it("is served as signed while it has time left, and re-signed when it nears expiry", async () => {
+    const first = (await get("timestamp.json")).doc;
+    expect(first.signed.version).toBe(1);
+    expect(Date.parse(first.signed.expires) - now.getTime()).toBe(14 * DAY);
+
+    now = new Date(now.getTime() + 9 * DAY);
+    expect((await get("timestamp.json")).doc.signed.version).toBe(1);
+
+    now = new Date(now.getTime() + 2 * DAY);
+    const refreshed = (await get("timestamp.json")).doc;
+    expect(refreshed.signed.version).toBe(2);
+    expect(Date.parse(refreshed.signed.expires) - now.getTime()).toBe(14 * DAY);
+    expect(refreshed.signed.meta.snapshot).toEqual(first.signed.meta.snapshot);
+    expect((await get("timestamp.json")).doc.signed.version).toBe(2);
+  });
+
+  it("keeps serving the old one while the signer is down, until it has expired", async () => {
+    await td.stopSigner();
+    try {
+      now = new Date(now.getTime() + 12 * DAY);
+      expect((await get("timestamp.json")).doc.signed.version).toBe(2);
+      now = new Date(now.getTime() + 3 * DAY);
+      const expired = await get("timestamp.json");
+      expect(expired.status).toBe(503);
+      expect(expired.doc.errors[0].code).toBe("UNAVAILABLE");
+    } finally {
+      await td.startSigner();
+    }
+    expect((await get("timestamp.json")).doc.signed.version).toBe(3);
+  });
+});
