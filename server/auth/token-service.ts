@@ -33,6 +33,7 @@ export interface TokenServiceOptions {
 const ALGORITHM = "ES256";
 // Several processes (and the clients' clocks) disagree by a little; distribution allows the same minute.
 const LEEWAY_SECONDS = 60;
+const MAX_VERIFIED_TOKENS = 10_000;
 
 function isAccess(value: unknown): value is Access {
   if (typeof value !== "object" || value === null) return false;
@@ -54,6 +55,7 @@ export class TokenService {
   readonly issuer: string;
   readonly service: string;
   private readonly now: () => number;
+  private readonly verified = new Map<string, TokenClaims>();
 
   constructor(
     private readonly key: SigningKey,
@@ -89,6 +91,18 @@ export class TokenService {
 
   /** The claims of a token this service's key signed for this service, still valid; else InvalidTokenError. */
   verify(token: string): TokenClaims {
+    const claims = this.verified.get(token) ?? this.verifySignatureAndShape(token);
+    const now = this.now() / 1000;
+    if (claims.exp + LEEWAY_SECONDS <= now) throw new InvalidTokenError("token has expired");
+    if (claims.nbf - LEEWAY_SECONDS > now) throw new InvalidTokenError("token is not valid yet");
+    return claims;
+  }
+
+  /**
+   * The signature check is most of a read's cost and a client sends the same token for its whole life,
+   * so tokens whose signature and claims checked out are remembered (times are still checked each use).
+   */
+  private verifySignatureAndShape(token: string): TokenClaims {
     const { header, payload, signingInput, signature } = decodeJwt(token);
     // The algorithm is ours to decide, never the token's: anything but ES256 under our kid is refused.
     if (header.alg !== ALGORITHM || header.kid !== this.key.kid) {
@@ -101,9 +115,8 @@ export class TokenService {
     const claims = this.checkShape(payload);
     if (claims.iss !== this.issuer) throw new InvalidTokenError(`token issuer is not ${this.issuer}`);
     if (claims.aud !== this.service) throw new InvalidTokenError(`token is not meant for ${this.service}`);
-    const now = this.now() / 1000;
-    if (claims.exp + LEEWAY_SECONDS <= now) throw new InvalidTokenError("token has expired");
-    if (claims.nbf - LEEWAY_SECONDS > now) throw new InvalidTokenError("token is not valid yet");
+    if (this.verified.size >= MAX_VERIFIED_TOKENS) this.verified.clear();
+    this.verified.set(token, claims);
     return claims;
   }
 

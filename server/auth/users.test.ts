@@ -45,4 +45,13 @@ describeOnEachDatabase("UserStore", (factory) => {
     expect(await users.authenticate("dave", "new")).toBeDefined();
     expect(await users.setPassword("nobody", "new")).toBe(false);
   });
+
+  it("refuses an old password at once after a change, even right after it logged in", async () => {
+    await users.create({ username: "erin", password: "first" });
+    expect(await users.authenticate("erin", "first")).toBeDefined();
+    expect(await users.authenticate("erin", "first")).toBeDefined();
+    await users.setPassword("erin", "second");
+    expect(await users.authenticate("erin", "first")).toBeUndefined();
+    expect(await users.authenticate("erin", "second")).toBeDefined();
+  });
 });

@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { createHmac, randomBytes } from "node:crypto";
 import type { Queryable } from "../storage/db.js";
 import { hashPassword, verifyPassword } from "./passwords.js";
 
@@ -24,6 +24,8 @@ export class UserStore {
   // Checked against when the user does not exist, so that a wrong name costs as long as a wrong password.
   private decoy: Promise<string> | undefined;
 
+  private readonly verified = new VerifiedPasswords();
+
   constructor(private readonly db: Queryable) {}
 
   async find(username: string): Promise<User | undefined> {
@@ -39,7 +41,10 @@ export class UserStore {
       await verifyPassword(password, await this.decoy);
       return undefined;
     }
-    return (await verifyPassword(password, row.password_hash)) ? toUser(row) : undefined;
+    if (this.verified.matches(username, password, row.password_hash)) return toUser(row);
+    if (!(await verifyPassword(password, row.password_hash))) return undefined;
+    this.verified.remember(username, password, row.password_hash);
+    return toUser(row);
   }
 
   /** Throws the database's unique violation if the name is taken. */
@@ -59,5 +64,35 @@ export class UserStore {
       await hashPassword(password),
     ]);
     return rows.length > 0;
+  }
+}
+
+/**
+ * Passwords that verified recently, so a client logging in for every command (the notary and docker CLIs
+ * do) pays scrypt once a minute rather than each time. Only successes are kept, under an HMAC with a key
+ * of this process (the password itself is never stored), and only for the stored hash they matched: a
+ * changed password misses at once. Wrong passwords always pay the full scrypt cost.
+ */
+class VerifiedPasswords {
+  private static readonly TTL_MS = 60_000;
+  private static readonly MAX_ENTRIES = 10_000;
+  private readonly key = randomBytes(32);
+  private readonly entries = new Map<string, { passwordHash: string; expires: number }>();
+
+  matches(username: string, password: string, passwordHash: string): boolean {
+    const entry = this.entries.get(this.id(username, password));
+    return entry !== undefined && entry.passwordHash === passwordHash && entry.expires > Date.now();
+  }
+
+  remember(username: string, password: string, passwordHash: string): void {
+    if (this.entries.size >= VerifiedPasswords.MAX_ENTRIES) this.entries.clear();
+    this.entries.set(this.id(username, password), {
+      passwordHash,
+      expires: Date.now() + VerifiedPasswords.TTL_MS,
+    });
+  }
+
+  private id(username: string, password: string): string {
+    return createHmac("sha256", this.key).update(username).update("\0").update(password).digest("hex");
   }
 }
