@@ -52,8 +52,9 @@ export function registerLogin(program: Command): void {
     .command("logout")
     .description("forget the credentials kept for a server")
     .argument("[server]", "host:port or URL (default TRUSTDOCK_URL)")
-    .action(async (server: string | undefined) => {
-      const host = clientTarget({ server }).url.host;
+    .option("-s, --server <url>", "the server, as the positional argument")
+    .action(async (server: string | undefined, opts: { server?: string }) => {
+      const host = clientTarget({ server: server ?? opts.server }).url.host;
       console.log(
         (await removeCredentials(host))
           ? `Removed login credentials for ${host}`
