@@ -14,6 +14,7 @@ const downDb: Db = {
   query: unreachable,
   transaction: unreachable,
   exec: unreachable,
+  listen: unreachable,
   close: async () => {},
 };
 

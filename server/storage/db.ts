@@ -11,6 +11,16 @@ export interface Db extends Queryable {
   /** Runs several statements at once, no parameters: migrations only. */
   exec(sql: string): Promise<void>;
   close(): Promise<void>;
+  /**
+   * Calls `onMessage` with the payload of every NOTIFY on `channel`, from any process on this database.
+   * `onGap` is called when messages may have been missed (the connection was lost and re-established),
+   * so a cache fed by the channel knows to drop everything. Resolves with a function that stops listening.
+   */
+  listen(
+    channel: string,
+    onMessage: (payload: string) => void,
+    onGap: () => void,
+  ): Promise<() => Promise<void>>;
   readonly driver: "postgres" | "pglite";
 }
 

@@ -32,8 +32,12 @@ function wrap(err: unknown): unknown {
 export class PgDb implements Db {
   readonly driver = "postgres" as const;
   private readonly pool: pg.Pool;
+  private readonly listeners = new Set<NotificationListener>();
 
-  constructor(url: string, maxConnections = 10) {
+  constructor(
+    private readonly url: string,
+    maxConnections = 10,
+  ) {
     this.pool = new pg.Pool({ connectionString: url, max: maxConnections });
     // An idle client losing its connection (e.g. PostgreSQL restarted) must not crash the process.
     this.pool.on("error", () => {});
@@ -82,7 +86,81 @@ export class PgDb implements Db {
     }
   }
 
+  async listen(
+    channel: string,
+    onMessage: (payload: string) => void,
+    onGap: () => void,
+  ): Promise<() => Promise<void>> {
+    const listener = new NotificationListener(this.url, channel, onMessage, onGap);
+    this.listeners.add(listener);
+    await listener.start();
+    return async () => {
+      this.listeners.delete(listener);
+      await listener.stop();
+    };
+  }
+
   async close(): Promise<void> {
+    await Promise.all([...this.listeners].map((l) => l.stop()));
     await this.pool.end();
+  }
+}
+
+const RECONNECT_DELAY_MS = 500;
+
+/**
+ * A LISTEN on its own connection (a pooled one would be handed to other queries). When the connection
+ * drops, e.g. PostgreSQL restarts, it reconnects and reports the gap, since NOTIFYs sent meanwhile are lost.
+ */
+class NotificationListener {
+  private client: pg.Client | undefined;
+  private stopped = false;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly url: string,
+    private readonly channel: string,
+    private readonly onMessage: (payload: string) => void,
+    private readonly onGap: () => void,
+  ) {}
+
+  async start(): Promise<void> {
+    const client = new pg.Client({ connectionString: this.url });
+    client.on("notification", (msg) => {
+      if (msg.channel === this.channel) this.onMessage(msg.payload ?? "");
+    });
+    client.on("error", () => this.reconnect(client));
+    client.on("end", () => this.reconnect(client));
+    try {
+      await client.connect();
+      await client.query(`LISTEN "${this.channel.replace(/"/g, '""')}"`);
+    } catch (err) {
+      client.end().catch(() => {});
+      throw wrap(err);
+    }
+    this.client = client;
+  }
+
+  private reconnect(broken: pg.Client): void {
+    if (this.stopped || this.client !== broken) return;
+    this.client = undefined;
+    broken.end().catch(() => {});
+    this.onGap();
+    const retry = () => {
+      if (this.stopped) return;
+      this.start().then(
+        () => this.onGap(),
+        () => {
+          this.timer = setTimeout(retry, RECONNECT_DELAY_MS);
+        },
+      );
+    };
+    this.timer = setTimeout(retry, RECONNECT_DELAY_MS);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.client?.end().catch(() => {});
   }
 }

@@ -32,6 +32,12 @@ export class PgliteDb implements Db {
     await this.pglite.exec(sql);
   }
 
+  // One process owns an embedded database, so no message can be missed and onGap is never needed.
+  async listen(channel: string, onMessage: (payload: string) => void): Promise<() => Promise<void>> {
+    const stop = await this.pglite.listen(channel, onMessage);
+    return () => stop();
+  }
+
   async close(): Promise<void> {
     await this.pglite.close();
   }
