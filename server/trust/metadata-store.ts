@@ -44,6 +44,8 @@ const toFile = (row: FileRow): StoredFile => ({
   createdAt: new Date(row.created_at),
 });
 
+export const TRUST_CHANGES_CHANNEL = "trustdock_trust_changes";
+
 /** Where TUF files, the server's key references and the changefeed live; the SQL is the same on both drivers. */
 export class MetadataStore {
   constructor(private readonly db: Db) {}
@@ -182,6 +184,21 @@ export class MetadataStore {
       "INSERT INTO tuf_server_keys (gun, role, key_id, algorithm, public_key) VALUES ($1, $2, $3, $4, $5)",
       [gun, role, key.keyId, key.algorithm, JSON.stringify(key.publicKey)],
     );
+  }
+
+  /** Tells every process on this database, once the transaction commits, that `gun`'s trust data changed. */
+  async announceChange(tx: Queryable, gun: string): Promise<void> {
+    await tx.query("SELECT pg_notify($1, $2)", [TRUST_CHANGES_CHANNEL, gun]);
+  }
+
+  /** The GUNs whose repository path (the GUN without its registry host) is `path`. */
+  async gunsForPath(path: string): Promise<string[]> {
+    const pattern = `%/${path.replace(/[\\%_]/g, "\\$&")}`;
+    const rows = await this.db.query<{ gun: string }>(
+      "SELECT DISTINCT gun FROM tuf_files WHERE gun LIKE $1",
+      [pattern],
+    );
+    return rows.map((r) => r.gun).filter((gun) => gun.slice(gun.indexOf("/") + 1) === path);
   }
 
   async lockKeys(tx: Queryable, gun: string, role: string): Promise<void> {

@@ -109,6 +109,7 @@ export class TrustService {
       const timestampBytes = await this.signEnvelope(timestamp, plan.timestampKeyId);
       written.push(newFile(TIMESTAMP, timestamp.version, timestampBytes));
       await this.store.insert(tx, gun, written);
+      await this.store.announceChange(tx, gun);
       await this.store.recordChange(tx, {
         gun,
         version: timestamp.version,
@@ -165,8 +166,9 @@ export class TrustService {
     await this.db.transaction(async (tx) => {
       await this.store.lockRepository(tx, gun);
       const removed = await this.store.deleteRepository(tx, gun);
-      if (removed > 0)
-        await this.store.recordChange(tx, { gun, version: 0, sha256: null, category: "deletion" });
+      if (removed === 0) return;
+      await this.store.recordChange(tx, { gun, version: 0, sha256: null, category: "deletion" });
+      await this.store.announceChange(tx, gun);
     });
   }
 
@@ -239,6 +241,7 @@ export class TrustService {
       const bytes = await this.signEnvelope(next, keyId);
       written.push(newFile(TIMESTAMP, next.version, bytes));
       await this.store.insert(tx, gun, written);
+      await this.store.announceChange(tx, gun);
       await this.store.recordChange(tx, {
         gun,
         version: next.version,
