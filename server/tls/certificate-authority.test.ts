@@ -1,14 +1,18 @@
-import { createPrivateKey, X509Certificate } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+// @peculiar/x509 (for the RSA CA an older Trustdock made) needs the Reflect metadata API before it loads.
+import "reflect-metadata";
+import { createPrivateKey, webcrypto, X509Certificate } from "node:crypto";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createServer, request as httpsRequest } from "node:https";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import * as x509 from "@peculiar/x509";
 import {
   createCertificateAuthority,
   ensureTlsMaterial,
   issueCertificate,
   type TlsMaterialPaths,
+  tlsMaterialPaths,
 } from "./certificate-authority.js";
 
 describe("createCertificateAuthority and issueCertificate", () => {
@@ -73,6 +77,90 @@ describe("ensureTlsMaterial", () => {
     expect(signer.verify(ca.publicKey)).toBe(true);
     expect(signer.checkIP("127.0.0.1")).toBe("127.0.0.1");
     expect(new X509Certificate(readFileSync(paths.signerClientCert)).verify(ca.publicKey)).toBe(true);
+  });
+
+  it("makes EC P-256 keys, as PKCS#8, for the CA and every leaf", () => {
+    const paths = ensureTlsMaterial(dir, { hosts: [] });
+    for (const [cert, key] of [
+      [paths.caCert, paths.caKey],
+      [paths.serverCert, paths.serverKey],
+      [paths.signerCert, paths.signerKey],
+      [paths.signerClientCert, paths.signerClientKey],
+    ] as const) {
+      const publicKey = new X509Certificate(readFileSync(cert)).publicKey;
+      expect(publicKey.asymmetricKeyType).toBe("ec");
+      expect(publicKey.asymmetricKeyDetails).toEqual({ namedCurve: "prime256v1" });
+      const keyPem = readFileSync(key, "utf8");
+      expect(keyPem).toMatch(/^-----BEGIN PRIVATE KEY-----\n/);
+      expect(createPrivateKey(keyPem).asymmetricKeyType).toBe("ec");
+    }
+  });
+
+  it("keeps an RSA CA from an older Trustdock and replaces its RSA leaves with EC ones it signs", async () => {
+    const rsa = {
+      name: "RSASSA-PKCS1-v1_5",
+      hash: "SHA-256",
+      publicExponent: new Uint8Array([1, 0, 1]),
+      modulusLength: 2048,
+    };
+    const caKeys = await webcrypto.subtle.generateKey(rsa, true, ["sign", "verify"]);
+    const caCert = await x509.X509CertificateGenerator.createSelfSigned(
+      {
+        name: "CN=Trustdock CA",
+        keys: caKeys,
+        signingAlgorithm: rsa,
+        notAfter: new Date(Date.now() + 365 * 24 * 60 * 60 * 1000),
+        extensions: [
+          new x509.BasicConstraintsExtension(true, undefined, true),
+          new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign, true),
+          await x509.SubjectKeyIdentifierExtension.create(caKeys.publicKey, false, webcrypto),
+        ],
+      },
+      webcrypto,
+    );
+    const leafKeys = await webcrypto.subtle.generateKey(rsa, true, ["sign", "verify"]);
+    const leafCert = await x509.X509CertificateGenerator.create(
+      {
+        subject: "CN=localhost",
+        issuer: caCert.subject,
+        publicKey: leafKeys.publicKey,
+        signingKey: caKeys.privateKey,
+        signingAlgorithm: rsa,
+        notAfter: new Date(Date.now() + 365 * 24 * 60 * 60 * 1000),
+        extensions: [
+          new x509.SubjectAlternativeNameExtension([
+            { type: "dns", value: "localhost" },
+            { type: "ip", value: "127.0.0.1" },
+            { type: "ip", value: "::1" },
+          ]),
+        ],
+      },
+      webcrypto,
+    );
+    const pkcs8 = async (key: webcrypto.CryptoKey) =>
+      x509.PemConverter.encode(await webcrypto.subtle.exportKey("pkcs8", key), "PRIVATE KEY");
+    const paths = tlsMaterialPaths(dir);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(paths.caCert, caCert.toString("pem"));
+    writeFileSync(paths.caKey, await pkcs8(caKeys.privateKey));
+    writeFileSync(paths.serverCert, leafCert.toString("pem"));
+    writeFileSync(paths.serverKey, await pkcs8(leafKeys.privateKey));
+    const ca = new X509Certificate(readFileSync(paths.caCert));
+    expect(new X509Certificate(readFileSync(paths.serverCert)).verify(ca.publicKey)).toBe(true);
+
+    ensureTlsMaterial(dir, { hosts: [] });
+
+    expect(readFileSync(paths.caCert, "utf8")).toBe(caCert.toString("pem"));
+    const caKeyId = caCert.getExtension(x509.SubjectKeyIdentifierExtension)?.keyId;
+    for (const cert of [paths.serverCert, paths.signerCert, paths.signerClientCert]) {
+      const leaf = new X509Certificate(readFileSync(cert));
+      expect(leaf.publicKey.asymmetricKeyType).toBe("ec");
+      expect(leaf.verify(ca.publicKey)).toBe(true);
+      expect(leaf.checkIssued(ca)).toBe(true);
+      expect(
+        new x509.X509Certificate(leaf.raw).getExtension(x509.AuthorityKeyIdentifierExtension)?.keyId,
+      ).toBe(caKeyId);
+    }
   });
 
   it("keeps private keys readable by their owner only", () => {

@@ -1,8 +1,31 @@
-import { createPrivateKey, generateKeyPairSync, randomBytes, X509Certificate } from "node:crypto";
+// @peculiar/x509 pulls in tsyringe, which needs the Reflect metadata API in place before it loads.
+import "reflect-metadata";
+import {
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  type KeyObject,
+  randomBytes,
+  sign,
+  X509Certificate,
+} from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { isIP } from "node:net";
 import { join } from "node:path";
-import forge from "node-forge";
+import { AsnConvert } from "@peculiar/asn1-schema";
+import {
+  type AlgorithmIdentifier,
+  Certificate,
+  Extension,
+  Extensions,
+  Name,
+  SubjectPublicKeyInfo,
+  TBSCertificate,
+  Validity,
+  Version,
+} from "@peculiar/asn1-x509";
+import * as x509 from "@peculiar/x509";
 
 /** A certificate and its private key, both PEM. */
 export interface PemPair {
@@ -28,43 +51,56 @@ const RENEW_BEFORE_MS = 30 * 24 * 60 * 60 * 1000;
 const BACKDATE_MS = 5 * 60 * 1000;
 
 export function createCertificateAuthority(commonName: string): PemPair {
-  const { keyPem, publicKey, privateKey } = newRsaKey();
-  const cert = newCertificate(publicKey, commonName, CA_DAYS);
-  cert.setIssuer(cert.subject.attributes);
-  cert.setExtensions([
-    { name: "basicConstraints", cA: true, critical: true },
-    { name: "keyUsage", keyCertSign: true, cRLSign: true, digitalSignature: true, critical: true },
-    { name: "subjectKeyIdentifier" },
-  ]);
-  cert.sign(privateKey, forge.md.sha256.create());
-  return { certPem: forge.pki.certificateToPem(cert), keyPem };
+  const { publicKey, privateKey } = newEcKey();
+  const subject = nameOf(commonName);
+  const certPem = signCertificate({
+    subject,
+    issuer: subject,
+    publicKey,
+    issuerKey: privateKey,
+    days: CA_DAYS,
+    extensions: [
+      new x509.BasicConstraintsExtension(true, undefined, true),
+      new x509.KeyUsagesExtension(
+        x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign | x509.KeyUsageFlags.digitalSignature,
+        true,
+      ),
+      new x509.SubjectKeyIdentifierExtension(keyIdentifier(publicKey)),
+    ],
+  });
+  return { certPem, keyPem: pkcs8Pem(privateKey) };
 }
 
 export function issueCertificate(ca: PemPair, request: CertificateRequest): PemPair {
-  const caCert = forge.pki.certificateFromPem(ca.certPem);
-  const caKey = forge.pki.privateKeyFromPem(ca.keyPem);
-  const { keyPem, publicKey } = newRsaKey();
-  const cert = newCertificate(publicKey, request.commonName, request.days);
-  cert.setIssuer(caCert.subject.attributes);
-  const altNames = [
-    ...(request.dnsNames ?? []).map((value) => ({ type: 2, value })),
-    ...(request.ipAddresses ?? []).map((ip) => ({ type: 7, ip })),
+  const caCert = new x509.X509Certificate(ca.certPem);
+  const caSki = caCert.getExtension(x509.SubjectKeyIdentifierExtension);
+  const { publicKey, privateKey } = newEcKey();
+  const altNames: x509.JsonGeneralNames = [
+    ...(request.dnsNames ?? []).map((value): x509.JsonGeneralName => ({ type: x509.DNS, value })),
+    ...(request.ipAddresses ?? []).map((value): x509.JsonGeneralName => ({ type: x509.IP, value })),
   ];
-  cert.setExtensions([
-    { name: "basicConstraints", cA: false, critical: true },
-    { name: "keyUsage", digitalSignature: true, keyEncipherment: true, critical: true },
-    {
-      name: "extKeyUsage",
-      serverAuth: request.usage !== "client",
-      clientAuth: request.usage !== "server",
-    },
-    ...(altNames.length > 0 ? [{ name: "subjectAltName", altNames }] : []),
-    { name: "subjectKeyIdentifier" },
-    // forge's `keyIdentifier: true` would take the new certificate's own key, so name the CA's explicitly.
-    { name: "authorityKeyIdentifier", keyIdentifier: caCert.generateSubjectKeyIdentifier().getBytes() },
-  ]);
-  cert.sign(caKey, forge.md.sha256.create());
-  return { certPem: forge.pki.certificateToPem(cert), keyPem };
+  const certPem = signCertificate({
+    subject: nameOf(request.commonName),
+    // The CA's own encoding of its name, byte for byte, so chain building matches it whoever made the CA.
+    issuer: AsnConvert.parse(caCert.rawData, Certificate).tbsCertificate.subject,
+    publicKey,
+    issuerKey: createPrivateKey(ca.keyPem),
+    days: request.days,
+    extensions: [
+      new x509.BasicConstraintsExtension(false, undefined, true),
+      // No keyEncipherment: an ECDSA key only signs (RFC 5480), TLS 1.2 and 1.3 agree keys by ECDHE.
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+      new x509.ExtendedKeyUsageExtension([
+        ...(request.usage !== "client" ? [x509.ExtendedKeyUsage.serverAuth] : []),
+        ...(request.usage !== "server" ? [x509.ExtendedKeyUsage.clientAuth] : []),
+      ]),
+      ...(altNames.length > 0 ? [new x509.SubjectAlternativeNameExtension(altNames)] : []),
+      new x509.SubjectKeyIdentifierExtension(keyIdentifier(publicKey)),
+      // A CA without the extension (not one of ours) gets the identifier it would have had.
+      new x509.AuthorityKeyIdentifierExtension(caSki?.keyId ?? keyIdentifier(createPublicKey(ca.certPem))),
+    ],
+  });
+  return { certPem, keyPem: pkcs8Pem(privateKey) };
 }
 
 /** Where `ensureTlsMaterial` keeps each file. */
@@ -85,8 +121,9 @@ const LOOPBACK_IPS = ["127.0.0.1", "::1"];
 
 /**
  * Makes the CA and the three leaf certificates Trustdock runs with, keeping whatever is already there and
- * still good: a leaf is (re)issued only when missing, not from this CA, not matching its key, near expiry,
- * or (the server's) not covering one of `hosts`. A new CA reissues every leaf.
+ * still good: a leaf is (re)issued only when missing, not from this CA, not matching its key, not an EC key,
+ * near expiry, or (the server's) not covering one of `hosts`. A new CA reissues every leaf; an existing CA is
+ * kept whatever its key type, so an RSA CA from an older Trustdock goes on signing (EC) leaves.
  */
 export function ensureTlsMaterial(dir: string, opts: { hosts: readonly string[] }): TlsMaterialPaths {
   const paths = tlsMaterialPaths(dir);
@@ -149,44 +186,93 @@ export function tlsMaterialPaths(dir: string): TlsMaterialPaths {
   };
 }
 
-function newRsaKey(): {
-  keyPem: string;
-  publicKey: forge.pki.PublicKey;
-  privateKey: forge.pki.rsa.PrivateKey;
-} {
-  // node generates RSA keys far faster than forge's JavaScript; forge only needs them to sign certificates.
-  const pair = generateKeyPairSync("rsa", {
-    modulusLength: 2048,
-    publicKeyEncoding: { type: "spki", format: "pem" },
-    privateKeyEncoding: { type: "pkcs8", format: "pem" },
-  });
-  return {
-    keyPem: pair.privateKey,
-    publicKey: forge.pki.publicKeyFromPem(pair.publicKey),
-    privateKey: forge.pki.privateKeyFromPem(pair.privateKey),
-  };
+function newEcKey(): { publicKey: KeyObject; privateKey: KeyObject } {
+  return generateKeyPairSync("ec", { namedCurve: "P-256" });
 }
 
-function newCertificate(
-  publicKey: forge.pki.PublicKey,
-  commonName: string,
-  days: number,
-): forge.pki.Certificate {
-  const cert = forge.pki.createCertificate();
-  cert.publicKey = publicKey;
-  cert.serialNumber = randomSerial();
+function pkcs8Pem(key: KeyObject): string {
+  return key.export({ type: "pkcs8", format: "pem" }).toString();
+}
+
+function nameOf(commonName: string): Name {
+  return AsnConvert.parse(new x509.Name([{ CN: [commonName] }]).toArrayBuffer(), Name);
+}
+
+// RFC 5280's method 1: the SHA-1 of the subjectPublicKey bits, as forge and OpenSSL compute it.
+function keyIdentifier(publicKey: KeyObject): string {
+  const spki = AsnConvert.parse(publicKey.export({ type: "spki", format: "der" }), SubjectPublicKeyInfo);
+  return createHash("sha1").update(new Uint8Array(spki.subjectPublicKey)).digest("hex");
+}
+
+// SHA-256 with whatever the CA's key is: ECDSA for ours, RSA for a CA made before Trustdock switched to EC.
+function signatureAlgorithm(issuerKey: KeyObject): AlgorithmIdentifier {
+  const type = issuerKey.asymmetricKeyType;
+  const algorithm =
+    type === "ec"
+      ? new x509.EcAlgorithm().toAsnAlgorithm({ name: "ECDSA", hash: "SHA-256" })
+      : type === "rsa"
+        ? new x509.RsaAlgorithm().toAsnAlgorithm({ name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" })
+        : null;
+  if (algorithm === null) throw new Error(`cannot sign certificates with a ${type ?? "unknown"} CA key`);
+  return algorithm;
+}
+
+/**
+ * Builds and signs the certificate synchronously, as x509.X509CertificateGenerator would asynchronously:
+ * WebCrypto only signs in promises, and `ensureTlsMaterial` runs before the server starts, from sync code.
+ */
+function signCertificate(params: {
+  subject: Name;
+  issuer: Name;
+  publicKey: KeyObject;
+  issuerKey: KeyObject;
+  days: number;
+  extensions: readonly x509.Extension[];
+}): string {
+  const algorithm = signatureAlgorithm(params.issuerKey);
   const now = Date.now();
-  cert.validity.notBefore = new Date(now - BACKDATE_MS);
-  cert.validity.notAfter = new Date(now + days * 24 * 60 * 60 * 1000);
-  cert.setSubject([{ name: "commonName", value: commonName }]);
-  return cert;
+  const tbsCertificate = new TBSCertificate({
+    version: Version.v3,
+    serialNumber: randomSerial(),
+    signature: algorithm,
+    issuer: params.issuer,
+    validity: new Validity({
+      notBefore: new Date(now - BACKDATE_MS),
+      notAfter: new Date(now + params.days * 24 * 60 * 60 * 1000),
+    }),
+    subject: params.subject,
+    subjectPublicKeyInfo: AsnConvert.parse(
+      params.publicKey.export({ type: "spki", format: "der" }),
+      SubjectPublicKeyInfo,
+    ),
+    extensions: new Extensions(params.extensions.map((e) => AsnConvert.parse(e.rawData, Extension))),
+  });
+  // node signs ECDSA as a DER Ecdsa-Sig-Value and RSA as PKCS#1 v1.5: both what X.509 carries as is.
+  const signatureValue = sign(
+    "sha256",
+    new Uint8Array(AsnConvert.serialize(tbsCertificate)),
+    params.issuerKey,
+  );
+  const der = AsnConvert.serialize(
+    new Certificate({
+      tbsCertificate,
+      signatureAlgorithm: algorithm,
+      signatureValue: toArrayBuffer(signatureValue),
+    }),
+  );
+  return new x509.X509Certificate(der).toString("pem");
+}
+
+// A Buffer may be a window on node's shared pool: the copy holds exactly its bytes.
+function toArrayBuffer(bytes: Uint8Array): ArrayBuffer {
+  return new Uint8Array(bytes).buffer;
 }
 
 // A positive DER integer without a leading zero byte: top bit clear, next bit set.
-function randomSerial(): string {
-  const bytes = randomBytes(16);
+function randomSerial(): ArrayBuffer {
+  const bytes = new Uint8Array(randomBytes(16));
   bytes[0] = ((bytes[0] ?? 0) & 0x7f) | 0x40;
-  return bytes.toString("hex");
+  return bytes.buffer;
 }
 
 function readPair(certPath: string, keyPath: string): PemPair | undefined {
@@ -214,6 +300,8 @@ function isUsableLeaf(pair: PemPair, caPublicKey: X509Certificate["publicKey"]):
     return (
       cert.verify(caPublicKey) &&
       cert.checkPrivateKey(createPrivateKey(pair.keyPem)) &&
+      // RSA leaves from an older Trustdock cost clients a slower handshake on every connection.
+      cert.publicKey.asymmetricKeyType === "ec" &&
       new Date(cert.validTo).getTime() - Date.now() > RENEW_BEFORE_MS
     );
   } catch {
