@@ -12,8 +12,15 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-/** Opens the store, makes sure of the admin and the certificates, and serves HTTPS until closed. */
-export async function runServer(config: ServiceConfig): Promise<RunningServer> {
+/**
+ * Opens the store, makes sure of the admin and the certificates, and serves HTTPS until closed. With
+ * `waitForSignerMs` it first waits that long at most for the signer, so that being ready (GET /v2/
+ * answering) also means publishes can be signed; without, it serves reads while the signer is away.
+ */
+export async function runServer(
+  config: ServiceConfig,
+  opts: { waitForSignerMs?: number } = {},
+): Promise<RunningServer> {
   const tls = ensureCertificates(config);
   const certFile = config.tlsCert ?? tls.serverCert;
   const keyFile = config.tlsKey ?? tls.serverKey;
@@ -24,6 +31,7 @@ export async function runServer(config: ServiceConfig): Promise<RunningServer> {
     cert: readFileSync(tls.signerClientCert, "utf8"),
     key: readFileSync(tls.signerClientKey, "utf8"),
   });
+  if (opts.waitForSignerMs) await waitForSigner(signer, opts.waitForSignerMs);
   const app = await buildServer({
     db,
     signer,
@@ -44,6 +52,24 @@ export async function runServer(config: ServiceConfig): Promise<RunningServer> {
       await db.close();
     },
   };
+}
+
+async function waitForSigner(signer: SignerClient, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      await signer.health();
+      return;
+    } catch (err) {
+      if (Date.now() > deadline) {
+        console.error(
+          `signer not ready after ${timeoutMs} ms (${(err as Error).message}); serving reads meanwhile`,
+        );
+        return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
 }
 
 function printBanner(

@@ -10,6 +10,7 @@ import { closeOnSignal, runServer } from "./server.js";
 
 const MAIN = fileURLToPath(new URL("../main.js", import.meta.url));
 const RESTART_DELAY_MS = 1000;
+const SIGNER_START_TIMEOUT_MS = 30_000;
 
 /**
  * The signer's passphrase for a one-command start. An operator sets TRUSTDOCK_SIGNER_PASSPHRASE_<ALIAS>;
@@ -59,7 +60,7 @@ export function registerUp(program: Command): void {
       const config = readServiceConfig();
       ensureCertificates(config);
       const signer = config.signerUrl ? undefined : superviseSigner(config);
-      const server = await runServer(config);
+      const server = await runServer(config, { waitForSignerMs: signer ? SIGNER_START_TIMEOUT_MS : 0 });
       closeOnSignal(async () => {
         signer?.stop();
         await server.close();

@@ -1,8 +1,6 @@
-import type { PublicKey } from "../../core/tuf/types.js";
 import { describeOnEachDatabase } from "../../test/support/databases.js";
-import { publishBody } from "../../test/support/multipart.js";
+import { TestRepository } from "../../test/support/trust-repository.js";
 import { ADMIN_PASSWORD, startTestTrustdock, type TestTrustdock } from "../../test/support/trustdock.js";
-import { ecKey, rootSigned, signedBytes, targetsSigned } from "../../test/support/tuf-builders.js";
 
 const DAY = 24 * 3600 * 1000;
 
@@ -28,25 +26,15 @@ describeOnEachDatabase("server-signed timestamp", (databases) => {
     const target = await databases.create();
     dispose = target.dispose;
     td = await startTestTrustdock({ databaseUrl: target.url, clock: () => now });
-    const key = async (role: string) => (await get(`${role}.key`)).doc as PublicKey;
-    const rootKey = ecKey();
-    const targetsKey = ecKey();
-    const root = rootSigned(1, [rootKey], {
-      targets: targetsKey,
-      snapshot: await key("snapshot"),
-      timestamp: await key("timestamp"),
+    await TestRepository.create(async (method, path, body) => {
+      const res = await td.app.inject({
+        method,
+        url: `/v2/${gun()}/_trust/${path}`,
+        headers: { authorization: basic, ...(body ? { "content-type": body.contentType } : {}) },
+        ...(body ? { payload: body.body } : {}),
+      });
+      return { status: res.statusCode, body: res.rawPayload };
     });
-    const body = await publishBody([
-      { role: "root", bytes: signedBytes(root, rootKey) },
-      { role: "targets", bytes: signedBytes(targetsSigned(1), targetsKey) },
-    ]);
-    const res = await td.app.inject({
-      method: "POST",
-      url: `/v2/${gun()}/_trust/tuf/`,
-      headers: { authorization: basic, "content-type": body.contentType },
-      payload: body.body,
-    });
-    expect(res.statusCode).toBe(200);
   });
   afterAll(async () => {
     await td.close();

@@ -108,14 +108,7 @@ export class TrustService {
       const timestamp = buildTimestamp(previousTimestamp, snapshotBytes, now);
       const timestampBytes = await this.signEnvelope(timestamp, plan.timestampKeyId);
       written.push(newFile(TIMESTAMP, timestamp.version, timestampBytes));
-      await this.store.insert(tx, gun, written);
-      await this.store.announceChange(tx, gun);
-      await this.store.recordChange(tx, {
-        gun,
-        version: timestamp.version,
-        sha256: sha256Hex(timestampBytes),
-        category: "update",
-      });
+      await this.commit(tx, gun, written, timestamp.version, timestampBytes);
     });
   }
 
@@ -240,15 +233,26 @@ export class TrustService {
       const next = buildTimestamp(timestamp, snapshotBytes, now);
       const bytes = await this.signEnvelope(next, keyId);
       written.push(newFile(TIMESTAMP, next.version, bytes));
-      await this.store.insert(tx, gun, written);
-      await this.store.announceChange(tx, gun);
-      await this.store.recordChange(tx, {
-        gun,
-        version: next.version,
-        sha256: sha256Hex(bytes),
-        category: "update",
-      });
+      await this.commit(tx, gun, written, next.version, bytes);
     });
+  }
+
+  /** Stores a new state of the repository, ending with its timestamp: files, changefeed entry, notification. */
+  private async commit(
+    tx: Queryable,
+    gun: string,
+    written: readonly NewFile[],
+    timestampVersion: number,
+    timestampBytes: Uint8Array,
+  ): Promise<void> {
+    await this.store.insert(tx, gun, written);
+    await this.store.recordChange(tx, {
+      gun,
+      version: timestampVersion,
+      sha256: sha256Hex(timestampBytes),
+      category: "update",
+    });
+    await this.store.announceChange(tx, gun);
   }
 
   private async createKey(tx: Queryable, gun: string, role: ServerKeyRole): Promise<PublicKey> {

@@ -2,13 +2,11 @@ import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { PublicKey } from "../../core/tuf/types.js";
 import { tlsMaterialPaths } from "../../server/tls/certificate-authority.js";
 import { adminToken, httpsRequest } from "../support/http.js";
-import { publishBody } from "../support/multipart.js";
 import { freePort, killGroup, spawnTrustdockUp, waitFor } from "../support/processes.js";
+import { TestRepository, type TrustCall } from "../support/trust-repository.js";
 import { ADMIN_PASSWORD } from "../support/trustdock.js";
-import { ecKey, rootSigned, signedBytes, targetsSigned } from "../support/tuf-builders.js";
 
 // Publishes run back to back while the whole of `trustdock up` (server and signer) is killed with SIGKILL;
 // after a restart every publish that was answered 200 must be there, and the history must go on.
@@ -51,7 +49,7 @@ describe("kill -9 of server and signer during publishes", () => {
   it("loses no acknowledged publish and leaves no half-written version", async () => {
     const gun = `127.0.0.1:${port}/library/durable`;
     const scope = `repository:${gun}:pull,push`;
-    const call = async (method: string, path: string, body?: { body: Buffer; contentType: string }) => {
+    const call: TrustCall = async (method, path, body) => {
       const token = await adminToken(td(), scope);
       return httpsRequest({
         url: `${td().url}/v2/${gun}/_trust/${path}`,
@@ -62,34 +60,15 @@ describe("kill -9 of server and signer during publishes", () => {
         timeoutMs: 5000,
       });
     };
-    const key = async (role: string) =>
-      JSON.parse((await call("GET", `tuf/${role}.key`)).body.toString()) as PublicKey;
-    const rootKey = ecKey();
-    const targetsKey = ecKey();
-    const root = rootSigned(1, [rootKey], {
-      targets: targetsKey,
-      snapshot: await key("snapshot"),
-      timestamp: await key("timestamp"),
-    });
-    const first = await publishBody([
-      { role: "root", bytes: signedBytes(root, rootKey) },
-      { role: "targets", bytes: signedBytes(targetsSigned(1), targetsKey) },
-    ]);
-    expect((await call("POST", "tuf/", first)).status).toBe(200);
+    const repo = await TestRepository.create(call);
 
     const acknowledged = new Map<number, Buffer>();
     let version = 2;
     const publishNext = async () => {
-      const bytes = Buffer.from(
-        signedBytes(
-          targetsSigned(version, {
-            targets: { [`v${version}`]: { length: version, hashes: { sha256: "AAAA" } } },
-          }),
-          targetsKey,
-        ),
-      );
-      const res = await call("POST", "tuf/", await publishBody([{ role: "targets", bytes }]));
-      if (res.status === 200) acknowledged.set(version, bytes);
+      const res = await repo.publishTargets(version, {
+        [`v${version}`]: { length: version, hashes: { sha256: "AAAA" } },
+      });
+      if (res.status === 200) acknowledged.set(version, res.bytes);
       version++;
     };
 

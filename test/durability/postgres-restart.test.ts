@@ -2,13 +2,11 @@ import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { PublicKey } from "../../core/tuf/types.js";
-import { publishBody } from "../support/multipart.js";
 import { commandExists, describeWithPeer } from "../support/peers.js";
 import { freePort, waitFor } from "../support/processes.js";
 import { sharedDir } from "../support/shared.js";
+import { TestRepository, type TrustCall } from "../support/trust-repository.js";
 import { ADMIN_PASSWORD, startTestTrustdock, type TestTrustdock } from "../support/trustdock.js";
-import { ecKey, rootSigned, signedBytes, targetsSigned } from "../support/tuf-builders.js";
 
 const pgCtl = commandExists("pg_ctl") ? "pg_ctl" : "/usr/lib/postgresql/15/bin/pg_ctl";
 const havePostgres =
@@ -53,42 +51,30 @@ describeWithPeer(
     it("answers 503 while PostgreSQL is down and recovers by itself once it is back", async () => {
       const gun = `${td.hostPort}/library/pgrestart`;
       const auth = { authorization: `Basic ${Buffer.from(`admin:${ADMIN_PASSWORD}`).toString("base64")}` };
-      const call = (method: "GET" | "POST", path: string, body?: { body: Buffer; contentType: string }) =>
-        td.app.inject({
+      const call: TrustCall = async (method, path, body) => {
+        const res = await td.app.inject({
           method,
           url: `/v2/${gun}/_trust/${path}`,
           headers: { ...auth, ...(body ? { "content-type": body.contentType } : {}) },
           ...(body ? { payload: body.body } : {}),
         });
-      const key = async (role: string) =>
-        JSON.parse((await call("GET", `tuf/${role}.key`)).payload) as PublicKey;
-      const rootKey = ecKey();
-      const targetsKey = ecKey();
-      const root = rootSigned(1, [rootKey], {
-        targets: targetsKey,
-        snapshot: await key("snapshot"),
-        timestamp: await key("timestamp"),
-      });
-      const first = await publishBody([
-        { role: "root", bytes: signedBytes(root, rootKey) },
-        { role: "targets", bytes: signedBytes(targetsSigned(1), targetsKey) },
-      ]);
-      expect((await call("POST", "tuf/", first)).statusCode).toBe(200);
+        return { status: res.statusCode, body: res.rawPayload };
+      };
+      const repo = await TestRepository.create(call);
 
       pg("stop");
       const down = await call("GET", "tuf/root.json");
-      expect(down.statusCode).toBe(503);
-      expect(JSON.parse(down.payload).errors[0].code).toBe("UNAVAILABLE");
+      expect(down.status).toBe(503);
+      expect(JSON.parse(down.body.toString()).errors[0].code).toBe("UNAVAILABLE");
 
       startPostgres();
       await waitFor(
         "reads after the restart",
-        async () => ((await call("GET", "tuf/root.json")).statusCode === 200 ? true : undefined),
+        async () => ((await call("GET", "tuf/root.json")).status === 200 ? true : undefined),
         20_000,
       );
-      const next = await publishBody([{ role: "targets", bytes: signedBytes(targetsSigned(2), targetsKey) }]);
-      expect((await call("POST", "tuf/", next)).statusCode).toBe(200);
-      expect(JSON.parse((await call("GET", "tuf/targets.json")).payload).signed.version).toBe(2);
+      expect((await repo.publishTargets(2, {})).status).toBe(200);
+      expect(JSON.parse((await call("GET", "tuf/targets.json")).body.toString()).signed.version).toBe(2);
     }, 90_000);
   },
 );
