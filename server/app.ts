@@ -9,6 +9,8 @@ import { tokenRoutes } from "./auth/routes.js";
 import { TokenService } from "./auth/token-service.js";
 import { UserStore } from "./auth/users.js";
 import { V2Router } from "./http/v2-router.js";
+import { projectAccessControl } from "./projects/access-control.js";
+import { projectsMigrations } from "./projects/migrations.js";
 import type { Db } from "./storage/db.js";
 import { migrate } from "./storage/migrations.js";
 import { replyNotaryError } from "./trust/errors.js";
@@ -29,6 +31,7 @@ export interface ServerOptions {
 
 export async function migrateServer(db: Db): Promise<void> {
   await migrate(db, "auth", authMigrations);
+  await migrate(db, "projects", projectsMigrations);
   await migrate(db, "trust", trustMigrations);
 }
 
@@ -43,10 +46,11 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
 
   const tokenService = await TokenService.open(opts.db);
   const users = new UserStore(opts.db);
-  await app.register(tokenRoutes, { tokenService, users });
+  const access = projectAccessControl(opts.db, users);
+  await app.register(tokenRoutes, { tokenService, ...access });
 
   const realm = (request: FastifyRequest) => `https://${request.headers.host ?? "localhost"}/service/token`;
-  const authorize = createAuthorizer({ tokenService, users, realm, service: tokenService.service });
+  const authorize = createAuthorizer({ tokenService, ...access, realm, service: tokenService.service });
   const challenge = (request: FastifyRequest, scope?: string) =>
     `Bearer realm="${realm(request)}",service="${tokenService.service}"${scope ? `,scope="${scope}"` : ""}`;
 
@@ -62,8 +66,9 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
       }
     }
     if (credentials.scheme === "basic") {
-      const user = await users.authenticate(credentials.username, credentials.password);
-      return user ? { claims: undefined, user } : null;
+      const principal = await access.authenticate(credentials.username, credentials.password);
+      if (!principal) return null;
+      return { claims: undefined, user: principal.kind === "user" ? principal.user : undefined };
     }
     return null;
   };

@@ -1,16 +1,21 @@
+import { describeOnEachDatabase } from "../../test/support/databases.js";
+import { basicAuthenticator } from "../projects/credentials.js";
+import { ProjectStore } from "../projects/project-store.js";
+import { RobotStore } from "../projects/robot-store.js";
+import { type AccessWorld, passwordOf, seedAccessWorld } from "../projects/testing/access-world.js";
 import {
   type Access,
+  AccessPolicy,
+  type Action,
+  ANONYMOUS_PRINCIPAL,
+  type AuthenticateBasic,
   allows,
-  grantAccess,
-  grantedActions,
+  type Principal,
   parseRepositoryName,
   parseScope,
   parseScopes,
 } from "./access.js";
-import type { User } from "./users.js";
-
-const admin: User = { id: 1, username: "admin", isAdmin: true };
-const alice: User = { id: 2, username: "alice", isAdmin: false };
+import { UserStore } from "./users.js";
 
 describe("parseRepositoryName", () => {
   it.each([
@@ -60,13 +65,13 @@ describe("parseScope", () => {
   });
 
   it("keeps the known actions only, once each", () => {
-    expect(parseScope("repository:library/app:pull,delete,pull")?.actions).toEqual(["pull"]);
+    expect(parseScope("repository:library/app:pull,bogus,delete,pull")?.actions).toEqual(["pull", "delete"]);
   });
 
   it.each([
     "repository:library/app",
     "repository:Library/App:pull",
-    "repository:library/app:delete",
+    "repository:library/app:bogus",
     "repository(plugin):library/app:pull",
     "unknown:library/app:pull",
     "registry:other:*",
@@ -88,24 +93,117 @@ describe("parseScopes", () => {
   });
 });
 
-describe("grants", () => {
-  const requested: Access[] = [
-    { type: "repository", name: "127.0.0.1:5000/library/app", actions: ["pull", "push"] },
-    { type: "registry", name: "catalog", actions: ["*"] },
-  ];
+const ALL: Action[] = ["pull", "push", "delete", "*"];
+const WRITES: Action[] = ["pull", "push"];
+const READS: Action[] = ["pull"];
+const NOTHING: Action[] = [];
 
-  it("give the admin everything asked for", () => {
-    expect(grantAccess(admin, requested)).toEqual(requested);
+describeOnEachDatabase("AccessPolicy", (factory) => {
+  let dispose: () => Promise<void>;
+  let world: AccessWorld;
+  let policy: AccessPolicy;
+  let authenticate: AuthenticateBasic;
+
+  beforeAll(async () => {
+    const created = await factory.create();
+    dispose = created.dispose;
+    world = await seedAccessWorld(created.db);
+    policy = new AccessPolicy(new ProjectStore(created.db));
+    authenticate = basicAuthenticator(new UserStore(created.db), new RobotStore(created.db));
+  });
+  afterAll(() => dispose());
+
+  const login = async (who: string): Promise<Principal> => {
+    if (who === "anonymous") return ANONYMOUS_PRINCIPAL;
+    const robot = Object.values(world.robots).find((r) => r.name === `robot$team+${who}`);
+    const principal = robot
+      ? await authenticate(robot.name, robot.secret)
+      : await authenticate(who, passwordOf(who));
+    if (!principal) throw new Error(`${who} cannot log in`);
+    return principal;
+  };
+  const granted = async (who: string, repository: string) =>
+    policy.grantedActions(await login(who), { type: "repository", name: repository }, ALL);
+
+  // Each caller asks for every action on a repository of the public project and of the private one.
+  it.each([
+    ["anonymous", READS, NOTHING],
+    ["outsider", READS, NOTHING],
+    ["guest", READS, READS],
+    ["developer", WRITES, WRITES],
+    ["maintainer", ALL, ALL],
+    ["projectadmin", ALL, ALL],
+    ["admin", ALL, ALL],
+    ["ci", READS, WRITES],
+    ["cleaner", READS, ALL],
+    ["reader", READS, READS],
+  ])("gives %s %j on the public project and %j on the private one", async (who, open, team) => {
+    expect(await granted(who, "open/app")).toEqual(open);
+    expect(await granted(who, "team/app")).toEqual(team);
   });
 
-  it("give other users and anonymous nothing, leaving empty entries out", () => {
-    expect(grantAccess(alice, requested)).toEqual([]);
-    expect(grantAccess(null, requested)).toEqual([]);
-    expect(grantedActions(null, { type: "repository", name: "library/app" }, ["pull"])).toEqual([]);
+  it("decides for a GUN as for its registry path, and for nested repositories by their project", async () => {
+    expect(await granted("developer", "127.0.0.1:5000/team/app")).toEqual(WRITES);
+    expect(await granted("guest", "example.com/team/sub/app")).toEqual(READS);
   });
 
-  it("give nobody a malformed repository", () => {
-    expect(grantedActions(admin, { type: "repository", name: "Not/Valid" }, ["pull"])).toEqual([]);
+  it("gives a robot nothing in a private project other than its own", async () => {
+    expect(await granted("ci", "elsewhere/app")).toEqual(NOTHING);
+    expect(await granted("cleaner", "elsewhere/app")).toEqual(NOTHING);
+  });
+
+  it("gives nobody, not even the admin, anything in a project that does not exist", async () => {
+    for (const who of ["admin", "projectadmin", "anonymous", "ci"]) {
+      expect(await granted(who, "nosuchproject/app")).toEqual(NOTHING);
+    }
+  });
+
+  it("gives nobody a malformed repository", async () => {
+    expect(await granted("admin", "Not/Valid")).toEqual(NOTHING);
+  });
+
+  it("keeps the catalog for the system admin", async () => {
+    const catalog = { type: "registry", name: "catalog" } as const;
+    expect(await policy.grantedActions(await login("admin"), catalog, ["*"])).toEqual(["*"]);
+    for (const who of ["projectadmin", "anonymous", "cleaner"]) {
+      expect(await policy.grantedActions(await login(who), catalog, ["*"])).toEqual(NOTHING);
+    }
+  });
+
+  it("cuts each requested entry down to what is granted, leaving empty ones out", async () => {
+    const requested: Access[] = [
+      { type: "repository", name: "127.0.0.1:5000/team/app", actions: ["pull", "push"] },
+      { type: "repository", name: "open/app", actions: ["pull", "push"] },
+      { type: "registry", name: "catalog", actions: ["*"] },
+    ];
+    expect(await policy.grantAccess(await login("guest"), requested)).toEqual([
+      { type: "repository", name: "127.0.0.1:5000/team/app", actions: ["pull"] },
+      { type: "repository", name: "open/app", actions: ["pull"] },
+    ]);
+    expect(await policy.grantAccess(await login("admin"), requested)).toEqual(requested);
+  });
+
+  it("lets no expired or disabled robot, nor a wrong secret, log in", async () => {
+    const { expired, disabled, ci } = world.robots;
+    expect(await authenticate(expired.name, expired.secret)).toBeUndefined();
+    expect(await authenticate(disabled.name, disabled.secret)).toBeUndefined();
+    expect(await authenticate(ci.name, disabled.secret)).toBeUndefined();
+    expect(await authenticate("robot$open+ci", ci.secret)).toBeUndefined();
+  });
+
+  it("tells the API what each caller may do to a project", async () => {
+    const permissions = async (who: string, project: string) => [
+      ...(await policy.projectPermissions(await login(who), project)),
+    ];
+    expect(await permissions("projectadmin", "team")).toEqual(["read", "list-members", "administer"]);
+    expect(await permissions("admin", "team")).toEqual(["read", "list-members", "administer"]);
+    expect(await permissions("maintainer", "team")).toEqual(["read", "list-members"]);
+    expect(await permissions("guest", "team")).toEqual(["read", "list-members"]);
+    expect(await permissions("outsider", "team")).toEqual([]);
+    expect(await permissions("outsider", "open")).toEqual(["read"]);
+    expect(await permissions("anonymous", "open")).toEqual(["read"]);
+    expect(await permissions("reader", "team")).toEqual(["read"]);
+    expect(await permissions("admin", "nosuchproject")).toEqual([]);
   });
 });
 

@@ -1,6 +1,11 @@
+import { ROLES, type RoleId } from "../projects/roles.js";
 import type { User } from "./users.js";
 
-export type Action = "pull" | "push" | "*";
+/**
+ * What a token may do on a repository: distribution checks `pull`, `push` and `delete`; notary asks `*`
+ * (every action) to delete a GUN's trust data.
+ */
+export type Action = "pull" | "push" | "delete" | "*";
 export type ResourceType = "repository" | "registry";
 
 /** What a scope or a token's access entry is about: a repository by name, or `registry:catalog`. */
@@ -14,7 +19,7 @@ export interface Access extends Resource {
   readonly actions: Action[];
 }
 
-const ACTIONS: ReadonlySet<string> = new Set<Action>(["pull", "push", "*"]);
+const ACTIONS: ReadonlySet<string> = new Set<Action>(["pull", "push", "delete", "*"]);
 const MAX_NAME_LENGTH = 255;
 // distribution's reference grammar: a registry host[:port] (IPv6 in brackets) and lowercase path components.
 const HOST =
@@ -88,24 +93,166 @@ export function parseScopes(values: readonly string[]): Access[] {
   return [...merged.values()];
 }
 
-/**
- * The actions of `requested` that `user` (null: anonymous) may perform on `resource`. The one place that
- * decides who may do what: for now the admin may do anything and nobody else anything.
- */
-export function grantedActions(
-  user: User | null,
-  resource: Resource,
-  requested: readonly Action[],
-): Action[] {
-  const known = resource.type === "registry" || parseRepositoryName(resource.name) !== undefined;
-  return user?.isAdmin && known ? [...requested] : [];
+/** What a robot account may be given on the repositories of its project, as Harbor names it. */
+export type RepositoryAction = "pull" | "push" | "delete";
+const REPOSITORY_ACTIONS: readonly RepositoryAction[] = ["pull", "push", "delete"];
+
+/** A robot account that authenticated: project-scoped, with the actions it was given there. */
+export interface RobotIdentity {
+  /** `robot$<project>+<name>`, what it logs in with and what tokens name as their subject. */
+  readonly name: string;
+  readonly projectId: number;
+  readonly actions: readonly RepositoryAction[];
 }
 
-/** What a token for `user` carries: each requested entry cut down to what is granted, empty ones left out. */
-export function grantAccess(user: User | null, requested: readonly Access[]): Access[] {
-  return requested
-    .map((access) => ({ ...access, actions: grantedActions(user, access, access.actions) }))
-    .filter((access) => access.actions.length > 0);
+/** Who a request acts as. */
+export type Principal =
+  | { readonly kind: "anonymous" }
+  | { readonly kind: "user"; readonly user: User }
+  | { readonly kind: "robot"; readonly robot: RobotIdentity };
+
+export const ANONYMOUS_PRINCIPAL: Principal = { kind: "anonymous" };
+
+/** Checks HTTP Basic credentials of a user or a robot; undefined when they are wrong, expired or disabled. */
+export type AuthenticateBasic = (username: string, password: string) => Promise<Principal | undefined>;
+
+/** The name a principal acts under; undefined for anonymous. */
+export function principalName(principal: Principal): string | undefined {
+  if (principal.kind === "user") return principal.user.username;
+  if (principal.kind === "robot") return principal.robot.name;
+  return undefined;
+}
+
+/** What deciding needs to know of one project. */
+export interface ProjectFacts {
+  readonly id: number;
+  readonly public: boolean;
+  /** The role of the user it was looked up for, if they are a member. */
+  readonly role?: RoleId;
+}
+
+export interface ProjectFactsSource {
+  /** The project named, as seen by `userId` (none: nobody's role); undefined when there is no such project. */
+  projectFacts(projectName: string, userId?: number): Promise<ProjectFacts | undefined>;
+}
+
+/** What the Harbor API lets one do to a project beyond its repositories. */
+export type ProjectPermission = "read" | "list-members" | "administer";
+
+/** Which projects a principal may list: all of them, or the public ones and those it belongs to. */
+export type ProjectScope =
+  | { readonly kind: "all" }
+  | { readonly kind: "public"; readonly memberId?: number; readonly projectId?: number };
+
+/** Whose audit entries a principal may read: every one, or those of the projects it administers. */
+export type AuditScope =
+  | { readonly kind: "all" }
+  | { readonly kind: "administered"; readonly userId: number };
+
+// Harbor's roles on repositories: a maintainer deletes (and so manages tags); only a project admin manages
+// members and settings, which ProjectPermission covers.
+const ROLE_ACTIONS: Readonly<Record<RoleId, readonly RepositoryAction[]>> = {
+  [ROLES.guest]: ["pull"],
+  [ROLES.developer]: ["pull", "push"],
+  [ROLES.maintainer]: ["pull", "push", "delete"],
+  [ROLES.projectAdmin]: ["pull", "push", "delete"],
+};
+
+/** The repository actions `principal` has in the project `facts` describes (undefined: no such project). */
+export function repositoryActions(
+  principal: Principal,
+  facts: ProjectFacts | undefined,
+): ReadonlySet<RepositoryAction> {
+  // A project that does not exist gives nothing to anyone, the admin included: nothing can be pushed
+  // into a namespace nobody created.
+  if (!facts) return new Set();
+  const held = new Set<RepositoryAction>(facts.public ? ["pull"] : []);
+  if (principal.kind === "user") {
+    if (principal.user.isAdmin) return new Set(REPOSITORY_ACTIONS);
+    for (const action of facts.role ? ROLE_ACTIONS[facts.role] : []) held.add(action);
+  }
+  if (principal.kind === "robot" && principal.robot.projectId === facts.id) {
+    for (const action of principal.robot.actions) held.add(action);
+  }
+  return held;
+}
+
+/** What `principal` may do to the project itself through the Harbor API. */
+export function projectPermissions(
+  principal: Principal,
+  facts: ProjectFacts | undefined,
+): ReadonlySet<ProjectPermission> {
+  if (!facts) return new Set();
+  if (principal.kind === "user" && (principal.user.isAdmin || facts.role === ROLES.projectAdmin)) {
+    return new Set(["read", "list-members", "administer"]);
+  }
+  if (principal.kind === "user" && facts.role !== undefined) return new Set(["read", "list-members"]);
+  const readsRepositories = repositoryActions(principal, facts).has("pull");
+  return new Set(readsRepositories ? ["read"] : []);
+}
+
+export function projectScope(principal: Principal): ProjectScope {
+  if (principal.kind === "user") {
+    return principal.user.isAdmin ? { kind: "all" } : { kind: "public", memberId: principal.user.id };
+  }
+  if (principal.kind === "robot") return { kind: "public", projectId: principal.robot.projectId };
+  return { kind: "public" };
+}
+
+/** Undefined: no audit entries at all (anonymous and robots). */
+export function auditScope(principal: Principal): AuditScope | undefined {
+  if (principal.kind !== "user") return undefined;
+  return principal.user.isAdmin ? { kind: "all" } : { kind: "administered", userId: principal.user.id };
+}
+
+/** Harbor's system administrator: the users table's `is_admin`. */
+export function isSystemAdmin(principal: Principal): boolean {
+  return principal.kind === "user" && principal.user.isAdmin;
+}
+
+/**
+ * The one place that decides who may do what on repositories, from the projects in the database:
+ * members by role, everyone pull on public projects, robots what they were given in their own project,
+ * the system admin everything on projects that exist, and the catalog to the system admin only.
+ */
+export class AccessPolicy {
+  constructor(private readonly projects: ProjectFactsSource) {}
+
+  /** The actions of `requested` that `principal` may perform on `resource`. */
+  async grantedActions(
+    principal: Principal,
+    resource: Resource,
+    requested: readonly Action[],
+  ): Promise<Action[]> {
+    if (resource.type === "registry") return isSystemAdmin(principal) ? [...requested] : [];
+    const repository = parseRepositoryName(resource.name);
+    if (!repository) return [];
+    const userId = principal.kind === "user" ? principal.user.id : undefined;
+    const held = repositoryActions(principal, await this.projects.projectFacts(repository.project, userId));
+    // `*` is every action, so it needs every one of them.
+    const everything = REPOSITORY_ACTIONS.every((action) => held.has(action));
+    return requested.filter((action) => (action === "*" ? everything : held.has(action)));
+  }
+
+  /** What a token for `principal` carries: each requested entry cut down to what is granted, empty ones left out. */
+  async grantAccess(principal: Principal, requested: readonly Access[]): Promise<Access[]> {
+    const granted = await Promise.all(
+      requested.map(async (access) => ({
+        ...access,
+        actions: await this.grantedActions(principal, access, access.actions),
+      })),
+    );
+    return granted.filter((access) => access.actions.length > 0);
+  }
+
+  /** What `principal` may do to the project named through the Harbor API. */
+  async projectPermissions(
+    principal: Principal,
+    projectName: string,
+  ): Promise<ReadonlySet<ProjectPermission>> {
+    const userId = principal.kind === "user" ? principal.user.id : undefined;
+    return projectPermissions(principal, await this.projects.projectFacts(projectName, userId));
+  }
 }
 
 // A GUN and a registry path name the same repository: permissions belong to the path, not to the host

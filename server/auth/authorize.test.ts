@@ -1,12 +1,11 @@
 import Fastify, { type FastifyInstance } from "fastify";
 import { describeOnEachDatabase } from "../../test/support/databases.js";
+import { projectAccessControl } from "../projects/access-control.js";
+import { type AccessWorld, seedAccessWorld } from "../projects/testing/access-world.js";
 import type { Db } from "../storage/db.js";
-import { migrate } from "../storage/migrations.js";
 import { type Access, isAction } from "./access.js";
 import { createAuthorizer } from "./authorize.js";
-import { ensureAdmin } from "./ensure-admin.js";
 import { AuthError } from "./errors.js";
-import { authMigrations } from "./migrations.js";
 import { ANONYMOUS, TokenService } from "./token-service.js";
 import { UserStore } from "./users.js";
 
@@ -21,17 +20,15 @@ describeOnEachDatabase("authorize", (factory) => {
   let app: FastifyInstance;
   let tokenService: TokenService;
   let base: string;
+  let world: AccessWorld;
 
   beforeAll(async () => {
     ({ db, dispose } = await factory.create());
-    await migrate(db, "auth", authMigrations);
-    await ensureAdmin(db, "admin-secret");
-    const users = new UserStore(db);
-    await users.create({ username: "alice", password: "alice-secret" });
+    world = await seedAccessWorld(db);
     tokenService = await TokenService.open(db);
     const authorize = createAuthorizer({
       tokenService,
-      users,
+      ...projectAccessControl(db, new UserStore(db)),
       realm: (request) => `https://${request.headers.host}/service/token`,
       service: "trustdock",
     });
@@ -136,6 +133,33 @@ describeOnEachDatabase("authorize", (factory) => {
     expect(admin.status).toBe(200);
     expect(await admin.json()).toEqual({ subject: "admin" });
     expect((await check(GUN, "pull", basic("admin", "wrong"))).status).toBe(401);
-    expect((await check(GUN, "pull", basic("alice", "alice-secret"))).status).toBe(403);
+    expect((await check("team/app", "pull", basic("outsider", "outsider-secret"))).status).toBe(403);
+  });
+
+  it("decides Basic credentials by role", async () => {
+    const guest = basic("guest", "guest-secret");
+    expect(await (await check("team/app", "pull", guest)).json()).toEqual({ subject: "guest" });
+    expect((await check("team/app", "pull,push", guest)).status).toBe(403);
+    expect((await check("team/app", "push", basic("developer", "developer-secret"))).status).toBe(200);
+    expect((await check("team/app", "delete", basic("developer", "developer-secret"))).status).toBe(403);
+    expect((await check("team/app", "*", basic("maintainer", "maintainer-secret"))).status).toBe(200);
+    expect((await check("nosuchproject/app", "push", basic("admin", "admin-secret"))).status).toBe(403);
+  });
+
+  it("lets a robot's Basic credentials do what it was given, in its own project only", async () => {
+    const { ci, reader } = world.robots;
+    const push = await check("127.0.0.1:5000/team/app", "pull,push", basic(ci.name, ci.secret));
+    expect(push.status).toBe(200);
+    expect(await push.json()).toEqual({ subject: "robot$team+ci" });
+    expect((await check("team/app", "push", basic(reader.name, reader.secret))).status).toBe(403);
+    expect((await check("elsewhere/app", "pull", basic(ci.name, ci.secret))).status).toBe(403);
+  });
+
+  it("refuses an expired or disabled robot with 401", async () => {
+    for (const robot of [world.robots.expired, world.robots.disabled]) {
+      const response = await check("team/app", "pull", basic(robot.name, robot.secret));
+      expect(response.status).toBe(401);
+      expect(response.headers.get("www-authenticate")).toBe(challenge("team/app", "pull"));
+    }
   });
 });

@@ -1,14 +1,22 @@
 import type { FastifyRequest } from "fastify";
-import { type Action, allows, grantedActions, type Resource } from "./access.js";
+import {
+  type AccessPolicy,
+  type Action,
+  type AuthenticateBasic,
+  allows,
+  principalName,
+  type Resource,
+} from "./access.js";
 import { parseAuthorization } from "./authorization-header.js";
 import { AuthError, InvalidTokenError } from "./errors.js";
 import { ANONYMOUS, type TokenClaims, type TokenService } from "./token-service.js";
-import type { UserStore } from "./users.js";
 
 export interface AuthorizerOptions {
   readonly tokenService: TokenService;
-  /** Checks HTTP Basic credentials, which some clients send to protocol routes instead of a token. */
-  readonly users: Pick<UserStore, "authenticate">;
+  /** Checks HTTP Basic credentials (a user's or a robot's), which some clients send instead of a token. */
+  readonly authenticate: AuthenticateBasic;
+  /** Decides for Basic credentials; a token carries what the policy granted when it was issued. */
+  readonly policy: Pick<AccessPolicy, "grantedActions">;
   /** The token endpoint's URL as this request's client reaches it, e.g. `https://<Host>/service/token`. */
   readonly realm: (request: FastifyRequest) => string;
   readonly service: string;
@@ -27,7 +35,7 @@ function quote(value: string): string {
 }
 
 export function createAuthorizer(options: AuthorizerOptions): Authorize {
-  const { tokenService, users, realm, service } = options;
+  const { tokenService, authenticate, policy, realm, service } = options;
 
   return async (request, repositoryName, actions) => {
     const resource: Resource = { type: "repository", name: repositoryName };
@@ -54,10 +62,12 @@ export function createAuthorizer(options: AuthorizerOptions): Authorize {
         throw claims.sub === ANONYMOUS ? unauthorized("authentication required") : denied();
       }
       case "basic": {
-        const user = await users.authenticate(credentials.username, credentials.password);
-        if (!user) throw unauthorized("authentication required");
-        const granted = grantedActions(user, resource, actions);
-        if (allows([{ ...resource, actions: granted }], resource, actions)) return { subject: user.username };
+        const principal = await authenticate(credentials.username, credentials.password);
+        if (!principal) throw unauthorized("authentication required");
+        const granted = await policy.grantedActions(principal, resource, actions);
+        if (allows([{ ...resource, actions: granted }], resource, actions)) {
+          return { subject: principalName(principal) ?? ANONYMOUS };
+        }
         throw denied();
       }
     }

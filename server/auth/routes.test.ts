@@ -1,9 +1,8 @@
 import Fastify, { type FastifyInstance } from "fastify";
 import { describeOnEachDatabase } from "../../test/support/databases.js";
+import { type AccessControl, projectAccessControl } from "../projects/access-control.js";
+import { type AccessWorld, seedAccessWorld } from "../projects/testing/access-world.js";
 import type { Db } from "../storage/db.js";
-import { migrate } from "../storage/migrations.js";
-import { ensureAdmin } from "./ensure-admin.js";
-import { authMigrations } from "./migrations.js";
 import { tokenRoutes } from "./routes.js";
 import { TokenService } from "./token-service.js";
 import { UserStore } from "./users.js";
@@ -27,17 +26,16 @@ describeOnEachDatabase("token routes", (factory) => {
   let app: FastifyInstance;
   let tokenService: TokenService;
   let base: string;
-  let users: UserStore;
+  let access: AccessControl;
+  let world: AccessWorld;
 
   beforeAll(async () => {
     ({ db, dispose } = await factory.create());
-    await migrate(db, "auth", authMigrations);
-    await ensureAdmin(db, "admin-secret");
-    users = new UserStore(db);
-    await users.create({ username: "alice", password: "alice-secret" });
+    world = await seedAccessWorld(db);
+    access = projectAccessControl(db, new UserStore(db));
     tokenService = await TokenService.open(db);
     app = Fastify();
-    await app.register(tokenRoutes, { tokenService, users });
+    await app.register(tokenRoutes, { tokenService, ...access });
     base = await app.listen({ port: 0, host: "127.0.0.1" });
   });
   afterAll(async () => {
@@ -97,18 +95,74 @@ describeOnEachDatabase("token routes", (factory) => {
     expect(await unreadable.json()).toEqual(unauthorizedBody);
   });
 
-  it("gives anonymous a token with an empty access list", async () => {
-    const response = await getToken("service=trustdock&scope=repository:library/app:pull");
+  const grantedBy = async (response: Response) => tokenService.verify((await tokenReply(response)).token);
+
+  it("gives anonymous pull on a public project and nothing on a private one", async () => {
+    const response = await getToken(
+      "service=trustdock&scope=repository:library/app:pull,push&scope=repository:team/app:pull",
+    );
     expect(response.status).toBe(200);
-    expect(tokenService.verify((await tokenReply(response)).token)).toMatchObject({ sub: "", access: [] });
+    expect(await grantedBy(response)).toMatchObject({
+      sub: "",
+      access: [{ type: "repository", name: "library/app", actions: ["pull"] }],
+    });
   });
 
   it("gives a user without rights a token with nothing in it", async () => {
-    const response = await getToken("scope=repository:library/app:pull,push", basic("alice", "alice-secret"));
-    expect(tokenService.verify((await tokenReply(response)).token)).toMatchObject({
-      sub: "alice",
-      access: [],
+    const response = await getToken(
+      "scope=repository:team/app:pull,push",
+      basic("outsider", "outsider-secret"),
+    );
+    expect(await grantedBy(response)).toMatchObject({ sub: "outsider", access: [] });
+  });
+
+  it("gives a guest asking for pull and push only pull, and a developer both", async () => {
+    const scope = `scope=${encodeURIComponent("repository:127.0.0.1:5000/team/app:pull,push")}`;
+    expect((await grantedBy(await getToken(scope, basic("guest", "guest-secret")))).access).toEqual([
+      { type: "repository", name: "127.0.0.1:5000/team/app", actions: ["pull"] },
+    ]);
+    expect((await grantedBy(await getToken(scope, basic("developer", "developer-secret")))).access).toEqual([
+      { type: "repository", name: "127.0.0.1:5000/team/app", actions: ["pull", "push"] },
+    ]);
+  });
+
+  it("gives delete and * to a maintainer, and not to a developer", async () => {
+    const scope = "scope=repository:team/app:delete,*";
+    expect((await grantedBy(await getToken(scope, basic("maintainer", "maintainer-secret")))).access).toEqual(
+      [{ type: "repository", name: "team/app", actions: ["delete", "*"] }],
+    );
+    expect((await grantedBy(await getToken(scope, basic("developer", "developer-secret")))).access).toEqual(
+      [],
+    );
+  });
+
+  it("gives even the admin nothing in a project that does not exist", async () => {
+    const response = await getToken(
+      "scope=repository:nosuchproject/app:pull,push",
+      basic("admin", "admin-secret"),
+    );
+    expect((await grantedBy(response)).access).toEqual([]);
+  });
+
+  it("logs a robot in with its secret and grants it its permissions in its own project only", async () => {
+    const { ci } = world.robots;
+    const response = await getToken(
+      "scope=repository:team/app:pull,push&scope=repository:elsewhere/app:pull",
+      basic(ci.name, ci.secret),
+    );
+    expect(response.status).toBe(200);
+    expect(await grantedBy(response)).toMatchObject({
+      sub: "robot$team+ci",
+      access: [{ type: "repository", name: "team/app", actions: ["pull", "push"] }],
     });
+  });
+
+  it("refuses an expired or disabled robot as it refuses a wrong password", async () => {
+    for (const robot of [world.robots.expired, world.robots.disabled]) {
+      const response = await getToken("scope=repository:team/app:pull", basic(robot.name, robot.secret));
+      expect(response.status).toBe(401);
+      expect(await response.json()).toEqual(unauthorizedBody);
+    }
   });
 
   describe("OAuth2 POST", () => {
@@ -132,6 +186,22 @@ describeOnEachDatabase("token routes", (factory) => {
       ]);
     });
 
+    it("issues a robot's token as docker login does", async () => {
+      const { ci } = world.robots;
+      const response = await post({
+        grant_type: "password",
+        username: ci.name,
+        password: ci.secret,
+        service: "trustdock",
+        scope: "repository:team/app:push,pull",
+      });
+      expect(response.status).toBe(200);
+      expect(tokenService.verify((await tokenReply(response)).access_token)).toMatchObject({
+        sub: ci.name,
+        access: [{ type: "repository", name: "team/app", actions: ["push", "pull"] }],
+      });
+    });
+
     it("answers a wrong password with 401", async () => {
       const response = await post({
         grant_type: "password",
@@ -148,7 +218,7 @@ describeOnEachDatabase("token routes", (factory) => {
       outer.addContentTypeParser("application/x-www-form-urlencoded", (_request, _payload, done) =>
         done(null, { unrelated: true }),
       );
-      await outer.register(tokenRoutes, { tokenService, users });
+      await outer.register(tokenRoutes, { tokenService, ...access });
       const url = await outer.listen({ port: 0, host: "127.0.0.1" });
       try {
         const form = new URLSearchParams({

@@ -1,12 +1,20 @@
 import type { FastifyPluginAsync, FastifyReply } from "fastify";
-import { grantAccess, parseScopes } from "./access.js";
+import {
+  type AccessPolicy,
+  ANONYMOUS_PRINCIPAL,
+  type AuthenticateBasic,
+  type Principal,
+  parseScopes,
+  principalName,
+} from "./access.js";
 import { parseAuthorization } from "./authorization-header.js";
 import { ANONYMOUS, type TokenService } from "./token-service.js";
-import type { User, UserStore } from "./users.js";
 
 export interface TokenRoutesOptions {
   readonly tokenService: TokenService;
-  readonly users: Pick<UserStore, "authenticate">;
+  /** Users and robot accounts: `docker login` with a robot's name and secret works as with a user's. */
+  readonly authenticate: AuthenticateBasic;
+  readonly policy: Pick<AccessPolicy, "grantAccess">;
 }
 
 const TOKEN_LIFETIME_SECONDS = 300;
@@ -31,13 +39,14 @@ function fail(reply: FastifyReply, status: 400 | 401, code: string, message: str
 
 /**
  * The Docker registry token endpoint: GET with HTTP Basic (or no) credentials, and the OAuth2 password
- * grant docker POSTs as a form. The token carries the requested scopes cut down to what the user may do.
+ * grant docker POSTs as a form. The token carries the requested scopes cut down to what the caller may do.
  */
-export const tokenRoutes: FastifyPluginAsync<TokenRoutesOptions> = async (app, { tokenService, users }) => {
-  const respond = (reply: FastifyReply, user: User | null, scopes: readonly string[]) => {
-    const access = grantAccess(user, parseScopes(scopes));
+export const tokenRoutes: FastifyPluginAsync<TokenRoutesOptions> = async (app, options) => {
+  const { tokenService, authenticate, policy } = options;
+  const respond = async (reply: FastifyReply, principal: Principal, scopes: readonly string[]) => {
+    const access = await policy.grantAccess(principal, parseScopes(scopes));
     const token = tokenService.issue({
-      subject: user?.username ?? ANONYMOUS,
+      subject: principalName(principal) ?? ANONYMOUS,
       access,
       expiresInSeconds: TOKEN_LIFETIME_SECONDS,
     });
@@ -72,13 +81,14 @@ export const tokenRoutes: FastifyPluginAsync<TokenRoutesOptions> = async (app, {
       if (credentials.scheme === "malformed") {
         return fail(reply, 401, "UNAUTHORIZED", "authentication required");
       }
-      let user: User | null = null;
+      let principal = ANONYMOUS_PRINCIPAL;
       if (credentials.scheme === "basic") {
-        user = (await users.authenticate(credentials.username, credentials.password)) ?? null;
-        if (!user) return fail(reply, 401, "UNAUTHORIZED", "authentication required");
+        const authenticated = await authenticate(credentials.username, credentials.password);
+        if (!authenticated) return fail(reply, 401, "UNAUTHORIZED", "authentication required");
+        principal = authenticated;
       }
       // A bearer token here is a client that still holds an old one: it is asking as anonymous.
-      return respond(reply, user, request.query.scope ?? []);
+      return respond(reply, principal, request.query.scope ?? []);
     },
   );
 
@@ -104,9 +114,9 @@ export const tokenRoutes: FastifyPluginAsync<TokenRoutesOptions> = async (app, {
       if (username === null || password === null) {
         return fail(reply, 400, "UNSUPPORTED", "username and password are required");
       }
-      const user = await users.authenticate(username, password);
-      if (!user) return fail(reply, 401, "UNAUTHORIZED", "authentication required");
-      return respond(reply, user, form.getAll("scope"));
+      const principal = await authenticate(username, password);
+      if (!principal) return fail(reply, 401, "UNAUTHORIZED", "authentication required");
+      return respond(reply, principal, form.getAll("scope"));
     },
   );
 };
