@@ -10,6 +10,7 @@ import { TokenService } from "./auth/token-service.js";
 import { UserStore } from "./auth/users.js";
 import { V2Router } from "./http/v2-router.js";
 import { projectAccessControl } from "./projects/access-control.js";
+import { harborApi } from "./projects/api/plugin.js";
 import { projectsMigrations } from "./projects/migrations.js";
 import type { Db } from "./storage/db.js";
 import { migrate } from "./storage/migrations.js";
@@ -48,6 +49,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   const users = new UserStore(opts.db);
   const access = projectAccessControl(opts.db, users);
   await app.register(tokenRoutes, { tokenService, ...access });
+  await app.register(harborApi, { prefix: "/api/v2.0", db: opts.db, access });
 
   const realm = (request: FastifyRequest) => `https://${request.headers.host ?? "localhost"}/service/token`;
   const authorize = createAuthorizer({ tokenService, ...access, realm, service: tokenService.service });

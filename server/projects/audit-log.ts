@@ -1,0 +1,92 @@
+import type { AuditScope } from "../auth/access.js";
+import type { Queryable } from "../storage/db.js";
+import type { Page, PageRequest } from "./page.js";
+import { ROLES } from "./roles.js";
+import { SqlParams } from "./sql-params.js";
+
+export type AuditOperation = "create" | "update" | "delete" | "pull" | "push";
+export type AuditResourceType = "artifact" | "project" | "repository" | "robot" | "member" | "user";
+
+export interface AuditEntry {
+  /** Who did it: a username, a robot's `robot$...` name, or "anonymous". */
+  readonly username: string;
+  readonly operation: AuditOperation;
+  readonly resourceType: AuditResourceType;
+  /** What it was done to, as Harbor shows it: `library/app:latest`, `library/app@sha256:...`, a project name. */
+  readonly resource: string;
+  /**
+   * The project it happened in, which decides which project admins see it. Left out for artifacts,
+   * repositories and projects, it is the resource's first path component.
+   */
+  readonly project?: string;
+}
+
+export interface AuditRecord {
+  readonly id: number;
+  readonly username: string;
+  readonly operation: string;
+  readonly resourceType: string;
+  readonly resource: string;
+  readonly opTime: Date;
+}
+
+interface AuditRow {
+  id: string | number;
+  username: string;
+  operation: string;
+  resource_type: string;
+  resource: string;
+  op_time: Date;
+}
+
+function projectOf(entry: AuditEntry): string | null {
+  if (entry.project !== undefined) return entry.project;
+  const pathOwner = ["artifact", "repository", "project"].includes(entry.resourceType);
+  return pathOwner ? (entry.resource.split("/")[0] ?? null) : null;
+}
+
+/** Harbor's audit log: who pushed, pulled, created or deleted what, and when. */
+export class AuditLog {
+  constructor(private readonly db: Queryable) {}
+
+  async record(entry: AuditEntry): Promise<void> {
+    await this.db.query(
+      `INSERT INTO audit_log (username, operation, resource_type, resource, project_name)
+       VALUES ($1, $2, $3, $4, $5)`,
+      [entry.username, entry.operation, entry.resourceType, entry.resource, projectOf(entry)],
+    );
+  }
+
+  /** Newest first, as Harbor lists them. */
+  async list(scope: AuditScope, page: PageRequest): Promise<Page<AuditRecord>> {
+    // A project admin reads the entries of the projects they administer (Harbor's rule), by name, so
+    // entries of a deleted project stay with whoever administers a project of that name now.
+    const params = new SqlParams();
+    const condition =
+      scope.kind === "all"
+        ? ""
+        : `WHERE project_name IN (SELECT p.name FROM projects p
+             JOIN project_members pm ON pm.project_id = p.id
+             WHERE pm.user_id = ${params.add(scope.userId)} AND pm.role_id = ${params.add(ROLES.projectAdmin)})`;
+    const [count] = await this.db.query<{ total: number }>(
+      `SELECT count(*)::integer AS total FROM audit_log ${condition}`,
+      params.values,
+    );
+    const rows = await this.db.query<AuditRow>(
+      `SELECT id, username, operation, resource_type, resource, op_time FROM audit_log ${condition}
+       ORDER BY id DESC LIMIT ${params.add(page.limit)} OFFSET ${params.add(page.offset)}`,
+      params.values,
+    );
+    return {
+      total: count?.total ?? 0,
+      items: rows.map((row) => ({
+        id: Number(row.id),
+        username: row.username,
+        operation: row.operation,
+        resourceType: row.resource_type,
+        resource: row.resource,
+        opTime: row.op_time,
+      })),
+    };
+  }
+}

@@ -1,0 +1,80 @@
+import type { Page, PageRequest } from "./page.js";
+
+/** The project a catalog listing is for. */
+export interface CatalogProject {
+  readonly id: number;
+  readonly name: string;
+}
+
+export interface CatalogRepository {
+  /** The whole path, project first: `library/app`. */
+  readonly name: string;
+  readonly id?: number;
+  readonly artifactCount: number;
+  readonly pullCount: number;
+  readonly createdAt: Date;
+  readonly updatedAt: Date;
+}
+
+export interface CatalogTag {
+  readonly name: string;
+  readonly id?: number;
+  readonly pushedAt: Date;
+  readonly pulledAt?: Date;
+}
+
+/** An artifact attached to another one, e.g. a cosign signature (`type` "signature.cosign"). */
+export interface CatalogAccessory {
+  readonly digest: string;
+  readonly type: string;
+  readonly size: number;
+  readonly createdAt: Date;
+}
+
+export interface CatalogArtifact {
+  readonly id?: number;
+  /** `sha256:<hex>` of the manifest. */
+  readonly digest: string;
+  /** Harbor's `type`: IMAGE, CHART, CNAB... */
+  readonly type?: string;
+  /** The config's media type, as Harbor's `media_type` is. */
+  readonly mediaType: string;
+  readonly manifestMediaType: string;
+  readonly size: number;
+  readonly pushedAt: Date;
+  readonly pulledAt?: Date;
+  readonly tags: readonly CatalogTag[];
+  readonly accessories?: readonly CatalogAccessory[];
+}
+
+/**
+ * What the registry stores, as the Harbor API lists it. The registry implements this; the API only pages
+ * through it and adds the signed status.
+ */
+export interface RepositoryCatalog {
+  /** The project's repositories, sorted by name. */
+  listRepositories(project: CatalogProject, page: PageRequest): Promise<Page<CatalogRepository>>;
+  /**
+   * The artifacts of `repository` (the whole path, `library/app`), newest push first; undefined when the
+   * project has no such repository.
+   */
+  listArtifacts(
+    project: CatalogProject,
+    repository: string,
+    page: PageRequest,
+  ): Promise<Page<CatalogArtifact> | undefined>;
+}
+
+/** A catalog with nothing in it: what the API lists until a registry is plugged in. */
+export const EMPTY_CATALOG: RepositoryCatalog = {
+  listRepositories: async () => ({ total: 0, items: [] }),
+  listArtifacts: async () => undefined,
+};
+
+/**
+ * Whether the Notary trust data of `repository` (`library/app`) signs the manifest `digest`
+ * (`sha256:<hex>`): what Harbor shows as a tag's `signed`.
+ */
+export type SignatureCheck = (repository: string, digest: string) => Promise<boolean>;
+
+export const NOTHING_SIGNED: SignatureCheck = async () => false;
