@@ -12,6 +12,11 @@ import { V2Router } from "./http/v2-router.js";
 import { projectAccessControl } from "./projects/access-control.js";
 import { harborApi } from "./projects/api/plugin.js";
 import { projectsMigrations } from "./projects/migrations.js";
+import { catalogAuthorizer } from "./registry/catalog-access.js";
+import { replyRegistryError } from "./registry/errors.js";
+import { registryMigrations } from "./registry/migrations.js";
+import { registerRegistry } from "./registry/registry.js";
+import { leaveBodiesUnread } from "./registry/request-body.js";
 import type { Db } from "./storage/db.js";
 import { migrate } from "./storage/migrations.js";
 import { replyNotaryError } from "./trust/errors.js";
@@ -28,12 +33,15 @@ export interface ServerOptions {
   logger?: boolean;
   /** The clock publishes are validated against; tests replaying a recorded session set it. */
   clock?: () => Date;
+  /** The registry's blob files and uploads (`<TRUSTDOCK_DATA_DIR>/blobs`). */
+  blobDir: string;
 }
 
 export async function migrateServer(db: Db): Promise<void> {
   await migrate(db, "auth", authMigrations);
   await migrate(db, "projects", projectsMigrations);
   await migrate(db, "trust", trustMigrations);
+  await migrate(db, "registry", registryMigrations);
 }
 
 /** The HTTPS server: token service, `/v2/` ping, and the Notary trust API. Holds no state of its own. */
@@ -113,8 +121,18 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
       }
     },
   });
-  router.setNotFound(replyNotaryError);
-  router.register(app);
+  await registerRegistry(router, {
+    db: opts.db,
+    blobDir: opts.blobDir,
+    authorize,
+    authorizeCatalog: catalogAuthorizer(authenticate, challenge),
+  });
+  router.setNotFound(replyRegistryError);
+  // Only /v2/ leaves bodies to its handlers (blobs stream to disk); other routes keep fastify's parsers.
+  app.register(async (v2) => {
+    leaveBodiesUnread(v2);
+    router.register(v2);
+  });
   // Errors raised before a handler runs (unparseable body, unsupported media type) get the same shape.
   app.setErrorHandler((err, request, reply) => replyNotaryError(err, request, reply));
   return app;

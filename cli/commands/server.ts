@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import type { Command } from "commander";
 import { buildServer } from "../../server/app.js";
 import { ensureAdmin } from "../../server/auth/ensure-admin.js";
@@ -37,6 +38,7 @@ export async function runServer(
     signer,
     tls: { cert: readFileSync(certFile), key: readFileSync(keyFile) },
     logger: process.env.TRUSTDOCK_LOG === "1",
+    blobDir: join(config.dataDir, "blobs"),
   });
   const { generatedPassword } = await ensureAdmin(db, config.adminPassword);
   const { host, port } = splitAddr(config.addr);

@@ -64,6 +64,7 @@ export async function startTestTrustdock(
     db,
     signer: signerClient,
     tls: { cert: pem(tls.serverCert), key: pem(tls.serverKey) },
+    blobDir: join(dataDir, "blobs"),
     ...(opts.clock ? { clock: opts.clock } : {}),
   });
   await ensureAdmin(db, ADMIN_PASSWORD);

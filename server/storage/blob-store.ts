@@ -1,0 +1,147 @@
+import { createReadStream, createWriteStream, type ReadStream } from "node:fs";
+import { type FileHandle, mkdir, open, rename, rm, stat } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+
+// Both end up in file names: only these shapes, so no name can climb out of the store.
+const DIGEST = /^([a-z0-9]+):([a-f0-9]{32,})$/;
+const UPLOAD_ID = /^[A-Za-z0-9-]{1,64}$/;
+
+/**
+ * Content-addressed files: `<root>/<algorithm>/<2 hex>/<hex>`, and unfinished uploads in
+ * `<root>/uploads/<id>`. A blob appears by renaming a complete, fsynced upload into place, so no reader
+ * ever sees a partial blob and an acknowledged blob survives a crash. Digests are the caller's to verify.
+ */
+export class BlobStore {
+  private constructor(readonly root: string) {}
+
+  static async open(root: string): Promise<BlobStore> {
+    await mkdir(join(root, "uploads"), { recursive: true });
+    return new BlobStore(root);
+  }
+
+  blobPath(digest: string): string {
+    const match = DIGEST.exec(digest);
+    if (!match?.[1] || !match[2]) throw new Error(`not a digest: ${digest}`);
+    return join(this.root, match[1], match[2].slice(0, 2), match[2]);
+  }
+
+  uploadPath(id: string): string {
+    if (!UPLOAD_ID.test(id)) throw new Error(`not an upload id: ${id}`);
+    return join(this.root, "uploads", id);
+  }
+
+  /** The blob's size, or undefined when there is no such file. */
+  async size(digest: string): Promise<number | undefined> {
+    try {
+      return (await stat(this.blobPath(digest))).size;
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  /** The blob's bytes from `start` to `end` inclusive (the whole blob when no range is given). */
+  read(digest: string, range?: { start: number; end: number }): ReadStream {
+    return createReadStream(this.blobPath(digest), range ?? {});
+  }
+
+  /** Starts an empty upload file. */
+  async createUpload(id: string): Promise<void> {
+    await (await open(this.uploadPath(id), "wx")).close();
+  }
+
+  /**
+   * Writes `source` into the upload from `offset` on and syncs it to disk; `observe` sees each chunk as it
+   * passes (to hash it on the way). Resolves with the number of bytes written. Bytes past what the caller
+   * records as the upload's size are garbage that the next write overwrites and `commitUpload` cuts off.
+   */
+  async writeUpload(
+    id: string,
+    offset: number,
+    source: Readable,
+    observe?: (chunk: Buffer) => void,
+  ): Promise<number> {
+    let written = 0;
+    try {
+      await pipeline(
+        source,
+        async function* (chunks: AsyncIterable<Buffer>) {
+          for await (const chunk of chunks) {
+            observe?.(chunk);
+            written += chunk.length;
+            yield chunk;
+          }
+        },
+        // flush: fsync before the file is closed, so the bytes are on disk when this resolves.
+        createWriteStream(this.uploadPath(id), { flags: "r+", start: offset, flush: true }),
+      );
+    } catch (err) {
+      if (isNotFound(err)) throw new UploadFileMissingError(`upload ${id} does not exist`);
+      throw err;
+    }
+    return written;
+  }
+
+  /** The first `size` bytes of the upload, for hashing a chunked upload once it is complete. */
+  readUpload(id: string, size: number): Readable {
+    return size === 0 ? Readable.from([]) : createReadStream(this.uploadPath(id), { end: size - 1 });
+  }
+
+  /**
+   * Makes the upload's first `size` bytes the blob `digest`: cut, synced, renamed into place, and the
+   * directory synced, so the blob is there after a crash once this resolves.
+   */
+  async commitUpload(id: string, digest: string, size: number): Promise<void> {
+    const from = this.uploadPath(id);
+    const to = this.blobPath(digest);
+    const file = await openExisting(from, "r+");
+    try {
+      await file.truncate(size);
+      await file.sync();
+    } finally {
+      await file.close();
+    }
+    const created = await mkdir(dirname(to), { recursive: true });
+    await rename(from, to);
+    await syncDirectory(dirname(to));
+    // A directory made just now is durable only once its parents record it.
+    if (created !== undefined) {
+      for (let dir = dirname(to); dir !== dirname(created); dir = dirname(dir)) {
+        await syncDirectory(dirname(dir));
+      }
+    }
+  }
+
+  async removeUpload(id: string): Promise<void> {
+    await rm(this.uploadPath(id), { force: true });
+  }
+}
+
+/** An upload file that is gone (cancelled, or finished by another process) reads as UploadFileMissingError. */
+export class UploadFileMissingError extends Error {
+  override readonly name = "UploadFileMissingError";
+}
+
+async function openExisting(path: string, flags: string): Promise<FileHandle> {
+  try {
+    return await open(path, flags);
+  } catch (err) {
+    if (isNotFound(err)) throw new UploadFileMissingError(`${path} does not exist`);
+    throw err;
+  }
+}
+
+async function syncDirectory(path: string): Promise<void> {
+  const dir = await open(path, "r");
+  try {
+    await dir.sync();
+  } finally {
+    await dir.close();
+  }
+}
+
+function isNotFound(err: unknown): boolean {
+  return (err as { code?: unknown }).code === "ENOENT";
+}
