@@ -1,3 +1,4 @@
+import type { KeyObject } from "node:crypto";
 import type { Db } from "../server/storage/db.js";
 import { PassphraseSealer } from "./encryption.js";
 import { keyNotFound, SignerError } from "./errors.js";
@@ -37,8 +38,16 @@ interface SealedRow {
 }
 
 /** Private keys encrypted at rest in `signer_keys`; they are decrypted only to sign, and never returned. */
+interface UnsealedKey {
+  readonly algorithm: KeyAlgorithm;
+  readonly privateKey: KeyObject;
+}
+
+const MAX_KEYS_IN_USE = 10_000;
+
 export class KeyStore {
   private readonly sealer: PassphraseSealer;
+  private readonly inUse = new Map<string, UnsealedKey>();
 
   constructor(
     private readonly db: Db,
@@ -78,6 +87,16 @@ export class KeyStore {
   }
 
   async sign(keyId: string, data: Uint8Array): Promise<KeySignature> {
+    const { algorithm, privateKey } = this.inUse.get(keyId) ?? (await this.unsealForUse(keyId));
+    const signature = signData(algorithm, privateKey, data);
+    return { keyId, method: SIGNATURE_METHODS[algorithm], signature };
+  }
+
+  /**
+   * Decrypts a key for signing and keeps it in this process's memory (never on disk, never sent): every
+   * publish signs with the same two keys, and reading and decrypting them each time was half its cost.
+   */
+  private async unsealForUse(keyId: string): Promise<UnsealedKey> {
     const [row] = await this.db.query<SealedRow>(
       "SELECT key_id, algorithm, encrypted_private_key, passphrase_alias FROM signer_keys WHERE key_id = $1",
       [keyId],
@@ -86,8 +105,10 @@ export class KeyStore {
     const algorithm = storedAlgorithm(keyId, row.algorithm);
     const pkcs8 = await this.sealer.unseal(row.encrypted_private_key, row.passphrase_alias, keyId);
     try {
-      const signature = signData(algorithm, privateKeyFromPkcs8(pkcs8), data);
-      return { keyId, method: SIGNATURE_METHODS[algorithm], signature };
+      const unsealed = { algorithm, privateKey: privateKeyFromPkcs8(pkcs8) };
+      if (this.inUse.size >= MAX_KEYS_IN_USE) this.inUse.clear();
+      this.inUse.set(keyId, unsealed);
+      return unsealed;
     } finally {
       pkcs8.fill(0);
     }
@@ -97,6 +118,7 @@ export class KeyStore {
     const deleted = await this.db.query("DELETE FROM signer_keys WHERE key_id = $1 RETURNING key_id", [
       keyId,
     ]);
+    this.inUse.delete(keyId);
     if (deleted.length === 0) throw keyNotFound(keyId);
   }
 

@@ -179,6 +179,19 @@ export class MetadataStore {
     }));
   }
 
+  /** The IDs of the snapshot and timestamp keys the server holds for `gun`, newest first, in one query. */
+  async heldKeyIds(
+    gun: string,
+    q: Queryable = this.db,
+  ): Promise<{ snapshot: string[]; timestamp: string[] }> {
+    const rows = await q.query<{ role: string; key_id: string }>(
+      "SELECT role, key_id FROM tuf_server_keys WHERE gun = $1 ORDER BY created_at DESC, key_id",
+      [gun],
+    );
+    const of = (role: string) => rows.filter((r) => r.role === role).map((r) => r.key_id);
+    return { snapshot: of("snapshot"), timestamp: of("timestamp") };
+  }
+
   async addServerKey(tx: Queryable, gun: string, role: string, key: ServerKey): Promise<void> {
     await tx.query(
       "INSERT INTO tuf_server_keys (gun, role, key_id, algorithm, public_key) VALUES ($1, $2, $3, $4, $5)",

@@ -8,6 +8,7 @@ import {
   SESSION_TIME,
 } from "../../test/support/notary-session.js";
 import { ADMIN_PASSWORD, startTestTrustdock, type TestTrustdock } from "../../test/support/trustdock.js";
+import { ProjectStore } from "../projects/project-store.js";
 import { MetadataStore } from "./metadata-store.js";
 
 /**
@@ -22,6 +23,7 @@ describe("the captured notary session's reads, replayed", () => {
 
   beforeAll(async () => {
     td = await startTestTrustdock({ clock: () => SESSION_TIME });
+    await new ProjectStore(td.db).create({ name: "fixture", metadata: { public: "false" } });
     const files = new Map<string, { role: string; version: number; data: Buffer }>();
     const remember = (role: string, data: Buffer) => {
       const version = parseMetaFile(role, data).envelope.signed.version;

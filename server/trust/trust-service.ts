@@ -88,10 +88,7 @@ export class TrustService {
     await this.db.transaction(async (tx) => {
       await this.store.lockRepository(tx, gun);
       const current = parseAll(await this.store.allCurrent(gun, tx));
-      const held = {
-        snapshot: (await this.store.serverKeys(gun, SNAPSHOT, tx)).map((k) => k.keyId),
-        timestamp: (await this.store.serverKeys(gun, TIMESTAMP, tx)).map((k) => k.keyId),
-      };
+      const held = await this.store.heldKeyIds(gun, tx);
       const now = this.now();
       const plan = planPublish(current, files, held, now);
       const written: NewFile[] = plan.accepted.map((f) =>
@@ -208,12 +205,12 @@ export class TrustService {
       const timestampFile = current.get(TIMESTAMP);
       if (!root || !snapshotFile || !timestampFile) return;
       const now = this.now();
+      const held = await this.store.heldKeyIds(gun, tx);
       const written: NewFile[] = [];
       let snapshotBytes = snapshotFile.bytes;
       const snapshot = snapshotFile.envelope.signed as SnapshotSigned;
       if (needsResign(snapshot, SNAPSHOT_LIFETIME_MS, now)) {
-        const held = (await this.store.serverKeys(gun, SNAPSHOT, tx)).map((k) => k.keyId);
-        const keyId = serverKeyFor(root, "snapshot", held);
+        const keyId = serverKeyFor(root, "snapshot", held.snapshot);
         if (keyId) {
           const next = buildSnapshot(snapshot, new Map(), now);
           snapshotBytes = await this.signEnvelope(next, keyId);
@@ -227,8 +224,7 @@ export class TrustService {
         !needsResign(timestamp, TIMESTAMP_LIFETIME_MS, now)
       )
         return; // another process refreshed it while this one waited for the lock
-      const held = (await this.store.serverKeys(gun, TIMESTAMP, tx)).map((k) => k.keyId);
-      const keyId = serverKeyFor(root, "timestamp", held);
+      const keyId = serverKeyFor(root, "timestamp", held.timestamp);
       if (!keyId) return;
       const next = buildTimestamp(timestamp, snapshotBytes, now);
       const bytes = await this.signEnvelope(next, keyId);
