@@ -59,20 +59,25 @@ export class PgDb implements Db {
     } catch (err) {
       throw wrap(err);
     }
-    const tx: Queryable = {
-      query: async <Row>(sql: string, params: readonly SqlParam[] = []) =>
-        (await client.query(sql, params as unknown[])).rows as Row[],
+    // Only the database's own failures are wrapped: an error thrown by `work` (the signer being down,
+    // say) must reach the caller as it is, not as "database unavailable".
+    const run = async <Row>(sql: string, params: readonly SqlParam[] = []): Promise<Row[]> => {
+      try {
+        return (await client.query(sql, params as unknown[])).rows as Row[];
+      } catch (err) {
+        throw wrap(err);
+      }
     };
     let broken = false;
     try {
-      await client.query("BEGIN");
-      const result = await work(tx);
-      await client.query("COMMIT");
+      await run("BEGIN");
+      const result = await work({ query: run });
+      await run("COMMIT");
       return result;
     } catch (err) {
-      broken = isConnectionError(err);
+      broken = err instanceof DatabaseUnavailableError;
       if (!broken) await client.query("ROLLBACK").catch(() => {});
-      throw wrap(err);
+      throw err;
     } finally {
       client.release(broken);
     }
