@@ -8,12 +8,18 @@ import { MemberStore } from "../member-store.js";
 import { ProjectStore } from "../project-store.js";
 import { RobotStore } from "../robot-store.js";
 import { UserDirectory } from "../user-directory.js";
+import { auditLogRoutes } from "./audit-logs-routes.js";
 import type { ApiDeps } from "./deps.js";
+import { memberRoutes } from "./members-routes.js";
+import { metadataRoutes } from "./metadata-routes.js";
 import { OpenApiBuilder } from "./openapi.js";
 import { projectRoutes } from "./projects-routes.js";
 import { registerRoute } from "./register-route.js";
 import { replyHarborError } from "./reply-error.js";
+import { repositoryRoutes } from "./repositories-routes.js";
+import { robotRoutes } from "./robots-routes.js";
 import { HARBOR_SCHEMAS } from "./schemas.js";
+import { userRoutes } from "./users-routes.js";
 
 export interface HarborApiOptions {
   readonly db: Db;
@@ -49,7 +55,15 @@ export const harborApi: FastifyPluginAsync<HarborApiOptions> = async (api, optio
     ),
   );
 
-  const routes = [...projectRoutes(deps)];
+  const routes = [
+    ...projectRoutes(deps),
+    ...metadataRoutes(deps),
+    ...memberRoutes(deps),
+    ...robotRoutes(deps),
+    ...userRoutes(deps),
+    ...auditLogRoutes(deps),
+    ...repositoryRoutes(deps),
+  ];
   for (const route of routes) registerRoute(api, route, options.access.authenticate);
   const document = new OpenApiBuilder(HARBOR_SCHEMAS).document(routes, api.prefix);
   api.get("/openapi.json", { exposeHeadRoute: false }, async () => document);

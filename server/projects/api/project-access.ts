@@ -3,6 +3,17 @@ import { isSystemAdmin } from "../../auth/access.js";
 import { HarborError } from "../errors.js";
 import type { Project, ProjectStore } from "../project-store.js";
 import { refusal } from "./caller.js";
+import type { ApiCall } from "./route.js";
+
+/** The path parameter of every `/projects/{project_name_or_id}...` operation. */
+export interface ProjectPath {
+  readonly project_name_or_id: string;
+}
+
+/** Harbor's header that makes `project_name_or_id` a name even when it reads as a number. */
+export interface NameHeader {
+  readonly "x-is-resource-name"?: boolean;
+}
 
 const ID = /^[0-9]+$/;
 
@@ -40,4 +51,14 @@ export async function requireProject(
   const permissions = await policy.projectPermissions(principal, project.name);
   if (!permissions.has(permission)) throw refusal(principal);
   return project;
+}
+
+/** The project of a `/projects/{project_name_or_id}...` call, if the caller holds `permission` on it. */
+export async function requireCallProject(
+  deps: { projects: ProjectStore; policy: Pick<AccessPolicy, "projectPermissions"> },
+  { params, headers, principal }: ApiCall<ProjectPath, unknown, unknown, NameHeader>,
+  permission: ProjectPermission,
+): Promise<Project> {
+  const found = await findProject(deps.projects, params.project_name_or_id, headers["x-is-resource-name"]);
+  return requireProject(deps.policy, principal, found, permission);
 }

@@ -5,7 +5,7 @@ import type { RoleId } from "../roles.js";
 import { actorName, requireUser } from "./caller.js";
 import type { ApiDeps } from "./deps.js";
 import { type PagingQuery, pagingOf, sendPageHeaders } from "./paging.js";
-import { findProject, requireProject } from "./project-access.js";
+import { type NameHeader, type ProjectPath, requireCallProject } from "./project-access.js";
 import { ERRORS, OK } from "./responses.js";
 import type { ApiRoute } from "./route.js";
 import { ref } from "./schemas.js";
@@ -15,14 +15,6 @@ interface ProjectReq {
   public?: boolean | null;
   metadata?: Record<string, string>;
   registry_id?: number | null;
-}
-
-interface ProjectPath {
-  project_name_or_id: string;
-}
-
-interface NameHeader {
-  "x-is-resource-name"?: boolean;
 }
 
 interface LocationHeader {
@@ -171,13 +163,9 @@ export function projectRoutes(deps: ApiDeps): ApiRoute[] {
       403: ERRORS[403],
       404: ERRORS[404],
     },
-    async handle({ params, headers, principal }) {
-      const found = await findProject(
-        deps.projects,
-        params.project_name_or_id,
-        headers["x-is-resource-name"],
-      );
-      const project = await requireProject(deps.policy, principal, found, "read");
+    async handle(call) {
+      const { principal } = call;
+      const project = await requireCallProject(deps, call, "read");
       return projectView(deps, principal, project, (await rolesOf(deps, principal)).get(project.id));
     },
   };
@@ -192,13 +180,9 @@ export function projectRoutes(deps: ApiDeps): ApiRoute[] {
     headers: ref("ProjectNameHeaders"),
     body: ref("ProjectReq"),
     responses: { 200: OK, 400: ERRORS[400], 401: ERRORS[401], 403: ERRORS[403], 404: ERRORS[404] },
-    async handle({ params, body, headers, principal }) {
-      const found = await findProject(
-        deps.projects,
-        params.project_name_or_id,
-        headers["x-is-resource-name"],
-      );
-      const project = await requireProject(deps.policy, principal, found, "administer");
+    async handle(call) {
+      const { body, principal } = call;
+      const project = await requireCallProject(deps, call, "administer");
       await deps.projects.setMetadata(project.id, requestedMetadata(body));
       await deps.audit.record({
         username: actorName(principal),
@@ -225,13 +209,9 @@ export function projectRoutes(deps: ApiDeps): ApiRoute[] {
       404: ERRORS[404],
       412: ERRORS[412],
     },
-    async handle({ params, headers, principal }) {
-      const found = await findProject(
-        deps.projects,
-        params.project_name_or_id,
-        headers["x-is-resource-name"],
-      );
-      const project = await requireProject(deps.policy, principal, found, "administer");
+    async handle(call) {
+      const { principal } = call;
+      const project = await requireCallProject(deps, call, "administer");
       const repositories = await deps.catalog.listRepositories(project, { offset: 0, limit: 1 });
       if (repositories.total > 0) {
         throw new HarborError("PRECONDITION", "the project contains repositories, can not be deleted");
