@@ -49,6 +49,7 @@ export function registerManifestRoutes(add: AddRegistryRoute, opts: RegistryRout
     const artifactType = queryParam(request, "artifactType");
     const index = await registry.referrers(name, subject, artifactType);
     if (artifactType !== undefined) reply.header("OCI-Filters-Applied", "artifactType");
-    return reply.type(OCI_INDEX).send(JSON.stringify(index));
+    // A Buffer, not a string: fastify would add a charset to the index's media type.
+    return reply.type(OCI_INDEX).send(Buffer.from(JSON.stringify(index)));
   });
 }
