@@ -1,0 +1,107 @@
+import { execFile, execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { registryClient } from "../../server/registry/test-kit.js";
+import { commandExists, describeWithPeer } from "../support/peers.js";
+import { sharedDir } from "../support/shared.js";
+import { ADMIN_PASSWORD, startTestTrustdock, type TestTrustdock } from "../support/trustdock.js";
+
+const execFileAsync = promisify(execFile);
+const MKIMG = join(sharedDir, "peers", "mkimg.sh");
+const TEST_TIMEOUT_MS = 180_000;
+
+function dockerDaemonAnswers(): boolean {
+  if (!commandExists("docker")) return false;
+  try {
+    execFileSync("docker", ["info"], { stdio: "ignore", timeout: 15_000 });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describeWithPeer(
+  "a docker daemon (bash ../shared/peers/dockerd-up.sh), skopeo and mkimg.sh",
+  dockerDaemonAnswers() && commandExists("skopeo") && existsSync(MKIMG),
+  "docker push and pull against Trustdock's registry",
+  () => {
+    let td: TestTrustdock;
+    let scratch: string;
+    let env: NodeJS.ProcessEnv;
+    // The daemon is shared with whatever else runs on this machine: every name here is this run's own.
+    const suffix = randomBytes(4).toString("hex");
+    const local = `trustdock-test-${suffix}:latest`;
+    let remote: string;
+
+    const docker = async (args: string[], input?: string): Promise<string> => {
+      const pending = execFileAsync("docker", args, { env, timeout: 120_000, encoding: "utf8" });
+      pending.child.stdin?.end(input);
+      try {
+        return (await pending).stdout;
+      } catch (err) {
+        const e = err as { stdout?: string; stderr?: string };
+        throw new Error(`docker ${args.join(" ")} failed\nstdout: ${e.stdout}\nstderr: ${e.stderr}`);
+      }
+    };
+
+    beforeAll(async () => {
+      td = await startTestTrustdock();
+      scratch = mkdtempSync(join(tmpdir(), "trustdock-docker-registry-"));
+      // A config folder of its own: the login below must not touch the user's credentials.
+      env = {
+        PATH: process.env.PATH ?? "/usr/bin:/bin",
+        HOME: scratch,
+        DOCKER_CONFIG: join(scratch, "docker"),
+      };
+      remote = `${td.hostPort}/library/docker-${suffix}:v1`;
+      const layout = join(scratch, "layout");
+      await execFileAsync("bash", [MKIMG, layout, `hello from docker ${suffix}`]);
+      const archive = join(scratch, "image.tar");
+      await execFileAsync("skopeo", ["copy", `oci:${layout}:latest`, `docker-archive:${archive}:${local}`]);
+      await docker(["load", "-i", archive]);
+    });
+    afterAll(async () => {
+      await docker(["rmi", "--force", local, remote]).catch(() => {});
+      await td?.close();
+      if (scratch) rmSync(scratch, { recursive: true, force: true });
+    });
+
+    it(
+      "logs in, pushes, and pulls back the image with the same digest and image ID",
+      async () => {
+        // The daemon takes loopback registries as insecure, so it talks TLS to Trustdock without its CA.
+        const login = await docker(["login", "-u", "admin", "--password-stdin", td.hostPort], ADMIN_PASSWORD);
+        expect(login).toContain("Login Succeeded");
+
+        const imageId = (await docker(["inspect", "--format", "{{.Id}}", local])).trim();
+        await docker(["tag", local, remote]);
+        const pushed = await docker(["push", remote]);
+        const pushedDigest = /v1: digest: (sha256:[0-9a-f]{64}) size: \d+/.exec(pushed)?.[1];
+        expect(pushedDigest).toBeDefined();
+
+        // The registry holds that manifest under the tag, and its config is the image docker had.
+        const registry = registryClient(td);
+        const stored = await registry.call("GET", `/v2/library/docker-${suffix}/manifests/v1`);
+        expect(stored.status).toBe(200);
+        expect(stored.headers["docker-content-digest"]).toBe(pushedDigest);
+        expect(stored.headers["content-type"]).toBe("application/vnd.docker.distribution.manifest.v2+json");
+        expect(stored.json<{ config: { digest: string } }>().config.digest).toBe(imageId);
+
+        await docker(["rmi", remote, local]);
+        await expect(docker(["inspect", remote])).rejects.toThrow(/No such/);
+
+        const pulled = await docker(["pull", remote]);
+        expect(pulled).toContain(`Digest: ${pushedDigest}`);
+        expect((await docker(["inspect", "--format", "{{.Id}}", remote])).trim()).toBe(imageId);
+        const repoDigests = JSON.parse(
+          await docker(["inspect", "--format", "{{json .RepoDigests}}", remote]),
+        );
+        expect(repoDigests).toContain(`${td.hostPort}/library/docker-${suffix}@${pushedDigest}`);
+      },
+      TEST_TIMEOUT_MS,
+    );
+  },
+);
