@@ -159,7 +159,7 @@ const ROLE_ACTIONS: Readonly<Record<RoleId, readonly RepositoryAction[]>> = {
 };
 
 /** The repository actions `principal` has in the project `facts` describes (undefined: no such project). */
-export function repositoryActions(
+function repositoryActions(
   principal: Principal,
   facts: ProjectFacts | undefined,
 ): ReadonlySet<RepositoryAction> {

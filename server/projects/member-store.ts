@@ -91,15 +91,13 @@ export class MemberStore {
     return rows.length > 0;
   }
 
-  /** The member removed; undefined when the project had no such member. */
-  async remove(projectId: number, memberId: number): Promise<Member | undefined> {
-    const member = await this.get(projectId, memberId);
-    if (!member) return undefined;
-    await this.db.query("DELETE FROM project_members WHERE project_id = $1 AND id = $2", [
-      projectId,
-      memberId,
-    ]);
-    return member;
+  /** False when the project had no such member. */
+  async remove(projectId: number, memberId: number): Promise<boolean> {
+    const rows = await this.db.query(
+      "DELETE FROM project_members WHERE project_id = $1 AND id = $2 RETURNING id",
+      [projectId, memberId],
+    );
+    return rows.length > 0;
   }
 
   /** The user's role in each project they belong to, by project ID. */

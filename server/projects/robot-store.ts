@@ -8,7 +8,7 @@ import { generateRobotSecret } from "./robot-secrets.js";
 import { SqlParams } from "./sql-params.js";
 
 /** Never expires: Harbor's duration and expires_at both say so with -1. */
-export const NEVER = -1;
+const NEVER = -1;
 const DAY_SECONDS = 86_400;
 
 /** A project-level robot account. Its secret is not here: it is shown once, at creation or refresh. */
@@ -91,7 +91,7 @@ function toRobot(row: RobotRow): Robot {
   };
 }
 
-export function isExpired(robot: Robot, now: number = Date.now()): boolean {
+function isExpired(robot: Robot, now: number = Date.now()): boolean {
   return robot.expiresAt !== NEVER && robot.expiresAt * 1000 <= now;
 }
 
@@ -185,12 +185,10 @@ export class RobotStore {
     return rows.length > 0 ? secret : undefined;
   }
 
-  /** The robot deleted, or undefined when there was none. */
-  async delete(id: number): Promise<Robot | undefined> {
-    const robot = await this.find(id);
-    if (!robot) return undefined;
-    await this.db.query("DELETE FROM robots WHERE id = $1", [id]);
-    return robot;
+  /** False when there was no such robot. */
+  async delete(id: number): Promise<boolean> {
+    const rows = await this.db.query("DELETE FROM robots WHERE id = $1 RETURNING id", [id]);
+    return rows.length > 0;
   }
 
   /** Who logs in with this robot name and secret; undefined if they are wrong or the robot is disabled or expired. */

@@ -27,6 +27,13 @@ export function actorName(principal: Principal): string {
   return principalName(principal) ?? "anonymous";
 }
 
+/** 401 for anonymous; users and robot accounts pass. */
+export function requireAuthenticated(
+  principal: Principal,
+): asserts principal is Exclude<Principal, { kind: "anonymous" }> {
+  if (principal.kind === "anonymous") throw new HarborError("UNAUTHORIZED", "authentication required");
+}
+
 /** The calling user; 401 for anonymous, 403 for a robot account (which Harbor keeps off user operations). */
 export function requireUser(principal: Principal): User {
   if (principal.kind === "user") return principal.user;

@@ -26,7 +26,7 @@ export function pagingOf(query: PagingQuery): Paging {
  * The `Link` header of a page, as Harbor writes it: this request's path and query with `page` (and
  * `page_size`) set to the previous and next pages, `<url>; rel="prev" , <url>; rel="next"`.
  */
-export function pageLinks(requestUrl: string, total: number, { page, pageSize }: Paging): string {
+function pageLinks(requestUrl: string, total: number, { page, pageSize }: Paging): string {
   const link = (target: number, rel: string) => {
     const url = new URL(requestUrl, "http://localhost");
     url.searchParams.set("page", String(target));

@@ -21,7 +21,7 @@ const ID = /^[0-9]+$/;
  * The project a path parameter names. As Harbor: the header `X-Is-Resource-Name: true` makes it a name;
  * otherwise it is an ID when it reads as a number, a name when it does not.
  */
-export async function findProject(
+async function findProject(
   projects: ProjectStore,
   nameOrId: string,
   isResourceName: boolean | undefined,

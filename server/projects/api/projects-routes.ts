@@ -2,7 +2,7 @@ import { type Principal, projectPermissions, projectScope } from "../../auth/acc
 import { HarborError } from "../errors.js";
 import { isPublic, type Project } from "../project-store.js";
 import type { RoleId } from "../roles.js";
-import { actorName, requireUser } from "./caller.js";
+import { actorName, requireAuthenticated, requireUser } from "./caller.js";
 import type { ApiDeps } from "./deps.js";
 import { type PagingQuery, pagingOf, sendPageHeaders } from "./paging.js";
 import { type NameHeader, type ProjectPath, requireCallProject } from "./project-access.js";
@@ -70,7 +70,7 @@ export function projectRoutes(deps: ApiDeps): ApiRoute[] {
     querystring: ref("ProjectHeadQuery"),
     responses: { 200: { description: "The project exists." }, 401: ERRORS[401], 404: ERRORS[404] },
     async handle({ query, principal }) {
-      requireUser(principal);
+      requireAuthenticated(principal);
       if (!(await deps.projects.findByName(query.project_name))) {
         throw new HarborError("NOT_FOUND", `project ${query.project_name} not found`);
       }

@@ -1,6 +1,6 @@
 import { HarborError } from "../errors.js";
 import type { NewUser, UserProfile } from "../user-directory.js";
-import { actorName, requireSystemAdmin } from "./caller.js";
+import { actorName, requireAuthenticated, requireSystemAdmin } from "./caller.js";
 import type { ApiDeps } from "./deps.js";
 import { ERRORS } from "./responses.js";
 import type { ApiRoute } from "./route.js";
@@ -64,7 +64,7 @@ export function userRoutes(deps: ApiDeps): ApiRoute[] {
       412: ERRORS[412],
     },
     async handle({ principal }) {
-      if (principal.kind === "anonymous") throw new HarborError("UNAUTHORIZED", "authentication required");
+      requireAuthenticated(principal);
       if (principal.kind === "robot") {
         throw new HarborError("PRECONDITION", "a robot account has no user profile");
       }
