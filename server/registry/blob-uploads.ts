@@ -89,7 +89,7 @@ export class BlobUploads {
     await this.blobs.createUpload(id);
     try {
       const digester = createDigester(digest.algorithm);
-      const size = await this.blobs.writeUpload(id, 0, body, (bytes) => digester.update(bytes));
+      const size = await this.receive(id, 0, body, (bytes) => digester.update(bytes));
       const computed = `${digest.algorithm}:${digester.digest("hex")}`;
       if (computed !== digest.value) throw digestMismatch(digest.value, computed);
       await this.commit(id, digest.value, size);
@@ -119,15 +119,7 @@ export class BlobUploads {
     observe?: (bytes: Buffer) => void,
   ): Promise<number> {
     if (chunk.range && chunk.range.start !== size) throw rangeNotSatisfiable(repository, id, size);
-    let written: number;
-    try {
-      written = await this.blobs.writeUpload(id, size, chunk.body, observe);
-    } catch (err) {
-      if (err instanceof UploadFileMissingError) throw unknownUpload(id);
-      if (chunk.body.errored || chunk.body.readableAborted)
-        throw new RegistryError("BLOB_UPLOAD_INVALID", "the request body ended before its length");
-      throw err;
-    }
+    const written = await this.receive(id, size, chunk.body, observe);
     if (chunk.range && written !== chunk.range.end - chunk.range.start + 1)
       throw new RegistryError("BLOB_UPLOAD_INVALID", "the chunk's length is not its Content-Range's");
     if (!(await this.store.advanceUpload(id, size, size + written))) {
@@ -137,6 +129,23 @@ export class BlobUploads {
       throw rangeNotSatisfiable(repository, id, now.size);
     }
     return size + written;
+  }
+
+  /** Writes a request body into the upload file; a client that hangs up mid-body is the client's fault. */
+  private async receive(
+    id: string,
+    offset: number,
+    body: Readable,
+    observe?: (bytes: Buffer) => void,
+  ): Promise<number> {
+    try {
+      return await this.blobs.writeUpload(id, offset, body, observe);
+    } catch (err) {
+      if (err instanceof UploadFileMissingError) throw unknownUpload(id);
+      if (body.errored || body.readableAborted)
+        throw new RegistryError("BLOB_UPLOAD_INVALID", "the request body ended before its length");
+      throw err;
+    }
   }
 
   private async hashUpload(id: string, size: number, algorithm: DigestAlgorithm): Promise<string> {
