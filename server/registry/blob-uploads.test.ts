@@ -1,11 +1,14 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { request } from "node:https";
 import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import { describeOnEachDatabase } from "../../test/support/databases.js";
+import { waitFor } from "../../test/support/processes.js";
 import { startTestTrustdock, type TestTrustdock } from "../../test/support/trustdock.js";
 import { buildServer } from "../app.js";
 import type { TrustSigner } from "../trust/trust-service.js";
 import {
+  ADMIN_BASIC,
   type RegistryClient,
   type RegistryReply,
   registryClient,
@@ -285,6 +288,29 @@ describeOnEachDatabase("registry blob uploads", (databases) => {
     expect((await registry.call("HEAD", `/v2/${target}/blobs/${blob.digest}`)).status).toBe(404);
   });
 
+  it("counts nothing of a body the client cut off, and stores no blob from it", async () => {
+    const repo = uniqueRepository("cut-off");
+    const before = uploadFiles();
+    const location = await startUpload(repo);
+    const whole = Buffer.alloc(1024 * 1024, 7);
+    await sendHalfAndHangUp("PATCH", location, whole);
+    await sendHalfAndHangUp("POST", `/v2/${repo}/blobs/uploads/?digest=${sha256(whole)}`, whole);
+
+    // The server noticed both hang-ups: the session is where it was, and the monolithic push left nothing.
+    await waitFor("the cut-off bodies to be dropped", async () =>
+      uploadFiles().length === before.length + 1 ? true : undefined,
+    );
+    const status = await registry.call("GET", location);
+    expect(status.headers.range).toBe("0-0");
+    await expectNothingStored(repo, sha256(whole), [...before, String(location.split("/").pop())]);
+    // And it still takes the whole thing afterwards.
+    const put = await registry.call("PUT", `${location}?digest=${sha256(whole)}`, {
+      headers: OCTETS,
+      body: whole,
+    });
+    expect(put.status).toBe(201);
+  });
+
   it("lets another server process on the same database and blob folder continue and finish an upload", async () => {
     const second = await secondServer();
     try {
@@ -304,6 +330,19 @@ describeOnEachDatabase("registry blob uploads", (databases) => {
       await second.close();
     }
   });
+
+  /** Announces all of `body`, sends half over a real connection, then drops the connection. */
+  async function sendHalfAndHangUp(method: string, path: string, body: Buffer): Promise<void> {
+    const req = request(`${td.url}${path}`, {
+      method,
+      ca: readFileSync(td.tls.caCert),
+      headers: { authorization: ADMIN_BASIC, ...OCTETS, "content-length": String(body.length) },
+    });
+    req.on("error", () => {});
+    await new Promise<void>((resolve) => req.write(body.subarray(0, body.length / 2), () => resolve()));
+    await new Promise((r) => setTimeout(r, 100));
+    req.destroy();
+  }
 
   async function tokenFor(scope: string): Promise<string> {
     const res = await registry.call(
