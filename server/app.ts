@@ -131,6 +131,10 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   // Only /v2/ leaves bodies to its handlers (blobs stream to disk); other routes keep fastify's parsers.
   app.register(async (v2) => {
     leaveBodiesUnread(v2);
+    // fastify's refusals before a handler runs (a malformed Content-Type) in the shape of the API asked.
+    v2.setErrorHandler((err, request, reply) =>
+      (request.url.includes("/_trust/") ? replyNotaryError : replyRegistryError)(err, request, reply),
+    );
     router.register(v2);
   });
   // Errors raised before a handler runs (unparseable body, unsupported media type) get the same shape.

@@ -83,6 +83,14 @@ describeOnEachDatabase("registry tag lists and catalog", (databases) => {
     }
   });
 
+  it("refuses a last the database cannot compare with 400, not a failure", async () => {
+    const repo = uniqueRepository("nul-last");
+    await tagAll(repo, ["a"]);
+    for (const path of [`/v2/${repo}/tags/list?last=%00`, "/v2/_catalog?last=a%00b"]) {
+      expect([path, (await registry.call("GET", path)).status]).toEqual([path, 400]);
+    }
+  });
+
   it("answers NAME_UNKNOWN for the tags of a repository that does not exist", async () => {
     const res = await registry.call("GET", `/v2/${uniqueRepository("nothing")}/tags/list`);
     expect([res.status, code(res)]).toEqual([404, "NAME_UNKNOWN"]);

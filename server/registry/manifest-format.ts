@@ -37,6 +37,13 @@ interface Descriptor {
   urls?: unknown;
 }
 
+// RFC 6838's media type grammar: what the database may hold as a media or artifact type.
+const MEDIA_TYPE = /^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}\/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}$/;
+
+export function isMediaType(value: string): boolean {
+  return MEDIA_TYPE.test(value);
+}
+
 function invalid(message: string): RegistryError {
   return new RegistryError("MANIFEST_INVALID", message);
 }
@@ -48,7 +55,8 @@ function isObject(value: unknown): value is Record<string, unknown> {
 function descriptor(value: unknown, where: string): Descriptor {
   if (!isObject(value)) throw invalid(`${where} is not a descriptor`);
   const { mediaType, digest, size } = value;
-  if (typeof mediaType !== "string") throw invalid(`${where} has no mediaType`);
+  if (typeof mediaType !== "string" || !isMediaType(mediaType))
+    throw invalid(`${where} has no valid mediaType`);
   if (typeof digest !== "string" || !parseDigest(digest)) throw invalid(`${where} has no valid digest`);
   if (typeof size !== "number" || !Number.isSafeInteger(size) || size < 0)
     throw invalid(`${where} has no valid size`);
@@ -67,9 +75,9 @@ function annotations(value: unknown): Record<string, string> | undefined {
   return value as Record<string, string>;
 }
 
-function optionalString(value: unknown, field: string): string | undefined {
+function optionalMediaType(value: unknown, field: string): string | undefined {
   if (value === undefined) return undefined;
-  if (typeof value !== "string") throw invalid(`${field} must be a string`);
+  if (typeof value !== "string" || !isMediaType(value)) throw invalid(`${field} must be a media type`);
   return value;
 }
 
@@ -95,7 +103,7 @@ export function parseManifest(bytes: Uint8Array, contentType: string | undefined
     throw invalid("the manifest is not JSON");
   }
   if (!isObject(body)) throw invalid("the manifest is not a JSON object");
-  const declared = optionalString(body.mediaType, "mediaType");
+  const declared = optionalMediaType(body.mediaType, "mediaType");
   const mediaType = isManifestType(contentType) ? contentType : declared;
   if (!isManifestType(mediaType)) throw invalid(`unsupported manifest media type ${mediaType ?? "(none)"}`);
   if (declared !== undefined && declared !== mediaType)
@@ -104,7 +112,7 @@ export function parseManifest(bytes: Uint8Array, contentType: string | undefined
 
   const subject = body.subject === undefined ? undefined : descriptor(body.subject, "subject").digest;
   const common = { mediaType, subject, annotations: annotations(body.annotations) };
-  const ownArtifactType = optionalString(body.artifactType, "artifactType");
+  const ownArtifactType = optionalMediaType(body.artifactType, "artifactType");
 
   if (INDEX_TYPES.has(mediaType)) {
     return {

@@ -211,6 +211,32 @@ describeOnEachDatabase("registry manifests", (databases) => {
     expect((await registry.call("HEAD", `/v2/${repo}/manifests/bad`)).status).toBe(404);
   });
 
+  it("answers a malformed Content-Type, and text the database cannot hold, with registry errors", async () => {
+    const repo = uniqueRepository("malformed");
+    const header = await registry.call("PUT", `/v2/${repo}/manifests/v1`, {
+      headers: { "content-type": "not a media type" },
+      body: "{}",
+    });
+    expect(header.status).toBe(415);
+    expect(header.headers["docker-distribution-api-version"]).toBe("registry/2.0");
+    expect(code(header)).toBe("UNSUPPORTED");
+
+    const config = await registry.pushBlob(repo, "{}", "application/vnd.oci.image.config.v1+json");
+    for (const field of ["mediaType", "artifactType"]) {
+      const body = JSON.stringify({
+        schemaVersion: 2,
+        [field]: "application/vnd.oci.\u0000",
+        config,
+        layers: [],
+      });
+      const res = await registry.call("PUT", `/v2/${repo}/manifests/v1`, {
+        headers: { "content-type": OCI_MANIFEST },
+        body,
+      });
+      expect([field, res.status, code(res)]).toEqual([field, 400, "MANIFEST_INVALID"]);
+    }
+  });
+
   it("takes the media type from the manifest when the Content-Type is generic", async () => {
     const repo = uniqueRepository("generic-type");
     const config = await registry.pushBlob(repo, "{}", "application/vnd.oci.image.config.v1+json");

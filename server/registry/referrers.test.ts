@@ -122,6 +122,9 @@ describeOnEachDatabase("registry referrers", (databases) => {
     expect(res.headers["oci-filters-applied"]).toBe("artifactType");
     expect(res.json<ReferrersIndex>().manifests.map((m) => m.digest)).toEqual([signature.digest]);
 
+    const nul = await registry.call("GET", `/v2/${repo}/referrers/${image.digest}?artifactType=a%00`);
+    expect(nul.status).toBe(400);
+
     const none = await registry.call(
       "GET",
       `/v2/${repo}/referrers/${image.digest}?artifactType=application/none`,

@@ -19,19 +19,14 @@ export function checkedDigest(raw: string | undefined): ParsedDigest {
   return digest;
 }
 
-/** A query parameter given once; repeated ones must agree. */
+/** A query parameter given once; repeated ones must agree. No text the database cannot hold (NUL). */
 export function queryParam(request: FastifyRequest, name: string): string | undefined {
-  const value = (request.query as Record<string, string | string[] | undefined>)[name];
-  if (!Array.isArray(value)) return value;
-  if (new Set(value).size > 1)
-    throw new RegistryError(
-      name === "digest" ? "DIGEST_INVALID" : "UNSUPPORTED",
-      `conflicting ${name} values`,
-      {
-        status: 400,
-      },
-    );
-  return value[0];
+  const raw = (request.query as Record<string, string | string[] | undefined>)[name];
+  const values = Array.isArray(raw) ? raw : raw === undefined ? [] : [raw];
+  const code = name === "digest" ? "DIGEST_INVALID" : "UNSUPPORTED";
+  if (new Set(values).size > 1) throw new RegistryError(code, `conflicting ${name} values`, { status: 400 });
+  if (values[0]?.includes("\u0000")) throw new RegistryError(code, `${name} holds a NUL`, { status: 400 });
+  return values[0];
 }
 
 /** `n`, the page size of tag lists and the catalog: a non-negative integer. */
