@@ -69,6 +69,17 @@ async function upsertMetadata(db: Queryable, projectId: number, metadata: Readon
   }
 }
 
+/** Every change of a project or its metadata NOTIFYs this channel with the project's name. */
+export const PROJECT_CHANGES_CHANNEL = "trustdock_project_changes";
+
+/** Tells every process (content trust caches project settings) that the project changed, on commit. */
+async function announceChange(db: Queryable, projectId: number): Promise<void> {
+  await db.query("SELECT pg_notify($1, name) FROM projects WHERE id = $2", [
+    PROJECT_CHANGES_CHANNEL,
+    projectId,
+  ]);
+}
+
 /** Projects and their metadata; also what the access policy reads to decide. */
 export class ProjectStore implements ProjectFactsSource {
   constructor(private readonly db: Db) {}
@@ -138,6 +149,7 @@ export class ProjectStore implements ProjectFactsSource {
         );
         if (!row) throw new Error("INSERT ... RETURNING returned no row");
         await upsertMetadata(tx, row.id, project.metadata);
+        await announceChange(tx, row.id);
         if (project.ownerId !== undefined) {
           await tx.query("INSERT INTO project_members (project_id, user_id, role_id) VALUES ($1, $2, $3)", [
             row.id,
@@ -163,21 +175,28 @@ export class ProjectStore implements ProjectFactsSource {
     await this.db.transaction(async (tx) => {
       await upsertMetadata(tx, projectId, metadata);
       await tx.query("UPDATE projects SET updated_at = now() WHERE id = $1", [projectId]);
+      await announceChange(tx, projectId);
     });
   }
 
   /** False when the project had no such entry. */
   async deleteMetadata(projectId: number, name: string): Promise<boolean> {
-    const rows = await this.db.query(
-      "DELETE FROM project_metadata WHERE project_id = $1 AND name = $2 RETURNING name",
-      [projectId, name],
-    );
-    return rows.length > 0;
+    return this.db.transaction(async (tx) => {
+      const rows = await tx.query(
+        "DELETE FROM project_metadata WHERE project_id = $1 AND name = $2 RETURNING name",
+        [projectId, name],
+      );
+      await announceChange(tx, projectId);
+      return rows.length > 0;
+    });
   }
 
   /** Its members and robots go with it. False when there was no such project. */
   async delete(projectId: number): Promise<boolean> {
-    const rows = await this.db.query("DELETE FROM projects WHERE id = $1 RETURNING id", [projectId]);
+    const rows = await this.db.query<{ name: string }>(
+      "WITH gone AS (DELETE FROM projects WHERE id = $1 RETURNING name) SELECT name, pg_notify($2, name) FROM gone",
+      [projectId, PROJECT_CHANGES_CHANNEL],
+    );
     return rows.length > 0;
   }
 }
