@@ -4,17 +4,19 @@ import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import { describeOnEachDatabase } from "../../test/support/databases.js";
 import { waitFor } from "../../test/support/processes.js";
-import { startTestTrustdock, type TestTrustdock } from "../../test/support/trustdock.js";
+import { ADMIN_PASSWORD, startTestTrustdock, type TestTrustdock } from "../../test/support/trustdock.js";
 import { buildServer } from "../app.js";
 import type { TrustSigner } from "../trust/trust-service.js";
 import {
-  ADMIN_BASIC,
+  basicAuth,
   type RegistryClient,
   type RegistryReply,
   registryClient,
   sha256,
   uniqueRepository,
-} from "./test-kit.js";
+} from "./testing/registry-client.js";
+
+const ADMIN_BASIC = basicAuth("admin", ADMIN_PASSWORD);
 
 const OCTETS = { "content-type": "application/octet-stream" };
 
@@ -27,7 +29,7 @@ describeOnEachDatabase("registry blob uploads", (databases) => {
     const target = await databases.create();
     disposeDb = target.dispose;
     td = await startTestTrustdock({ databaseUrl: target.url });
-    registry = registryClient(td);
+    registry = registryClient(td.app, ADMIN_BASIC);
   });
   afterAll(async () => {
     await td.close();
@@ -319,7 +321,7 @@ describeOnEachDatabase("registry blob uploads", (databases) => {
       const bytes = Buffer.from("half here, half there");
       await registry.call("PATCH", location, { headers: OCTETS, body: bytes.subarray(0, 10) });
 
-      const other = registryClient({ app: second });
+      const other = registryClient(second, ADMIN_BASIC);
       expect((await other.call("GET", location)).headers.range).toBe("0-9");
       const patched = await other.call("PATCH", location, { headers: OCTETS, body: bytes.subarray(10) });
       expect(patched.headers.range).toBe(`0-${bytes.length - 1}`);

@@ -1,12 +1,15 @@
 import { describeOnEachDatabase } from "../../test/support/databases.js";
-import { startTestTrustdock, type TestTrustdock } from "../../test/support/trustdock.js";
+import { ADMIN_PASSWORD, startTestTrustdock, type TestTrustdock } from "../../test/support/trustdock.js";
 import {
+  basicAuth,
   type RegistryClient,
   type RegistryReply,
   registryClient,
   sha256,
   uniqueRepository,
-} from "./test-kit.js";
+} from "./testing/registry-client.js";
+
+const ADMIN_BASIC = basicAuth("admin", ADMIN_PASSWORD);
 
 describeOnEachDatabase("registry blob reads and deletes", (databases) => {
   let td: TestTrustdock;
@@ -17,7 +20,7 @@ describeOnEachDatabase("registry blob reads and deletes", (databases) => {
     const target = await databases.create();
     disposeDb = target.dispose;
     td = await startTestTrustdock({ databaseUrl: target.url });
-    registry = registryClient(td);
+    registry = registryClient(td.app, ADMIN_BASIC);
   });
   afterAll(async () => {
     await td.close();

@@ -8,7 +8,9 @@ import { httpsRequest } from "../../test/support/http.js";
 import { freePort, killGroup, spawnTrustdockUp, waitFor } from "../../test/support/processes.js";
 import { ADMIN_PASSWORD } from "../../test/support/trustdock.js";
 import { OCI_MANIFEST } from "./manifest-format.js";
-import { ADMIN_BASIC } from "./test-kit.js";
+import { basicAuth } from "./testing/registry-client.js";
+
+const ADMIN_BASIC = basicAuth("admin", ADMIN_PASSWORD);
 
 const sha256 = (bytes: Buffer) => `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
 

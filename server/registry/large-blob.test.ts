@@ -11,7 +11,9 @@ import { describeOnEachDatabase } from "../../test/support/databases.js";
 import { httpsRequest } from "../../test/support/http.js";
 import { freePort, waitFor } from "../../test/support/processes.js";
 import { ADMIN_PASSWORD } from "../../test/support/trustdock.js";
-import { ADMIN_BASIC } from "./test-kit.js";
+import { basicAuth } from "./testing/registry-client.js";
+
+const ADMIN_BASIC = basicAuth("admin", ADMIN_PASSWORD);
 
 const GIB = 1024 ** 3;
 const MIB = 1024 ** 2;

@@ -1,7 +1,15 @@
 import { describeOnEachDatabase } from "../../test/support/databases.js";
-import { startTestTrustdock, type TestTrustdock } from "../../test/support/trustdock.js";
+import { ADMIN_PASSWORD, startTestTrustdock, type TestTrustdock } from "../../test/support/trustdock.js";
 import { OCI_MANIFEST } from "./manifest-format.js";
-import { type RegistryClient, type RegistryReply, registryClient, uniqueRepository } from "./test-kit.js";
+import {
+  basicAuth,
+  type RegistryClient,
+  type RegistryReply,
+  registryClient,
+  uniqueRepository,
+} from "./testing/registry-client.js";
+
+const ADMIN_BASIC = basicAuth("admin", ADMIN_PASSWORD);
 
 describeOnEachDatabase("registry tag lists and catalog", (databases) => {
   let td: TestTrustdock;
@@ -12,7 +20,7 @@ describeOnEachDatabase("registry tag lists and catalog", (databases) => {
     const target = await databases.create();
     disposeDb = target.dispose;
     td = await startTestTrustdock({ databaseUrl: target.url });
-    registry = registryClient(td);
+    registry = registryClient(td.app, ADMIN_BASIC);
   });
   afterAll(async () => {
     await td.close();

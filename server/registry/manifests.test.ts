@@ -1,5 +1,5 @@
 import { describeOnEachDatabase } from "../../test/support/databases.js";
-import { startTestTrustdock, type TestTrustdock } from "../../test/support/trustdock.js";
+import { ADMIN_PASSWORD, startTestTrustdock, type TestTrustdock } from "../../test/support/trustdock.js";
 import {
   DOCKER_MANIFEST,
   DOCKER_MANIFEST_LIST,
@@ -8,12 +8,15 @@ import {
   OCI_MANIFEST,
 } from "./manifest-format.js";
 import {
+  basicAuth,
   type RegistryClient,
   type RegistryReply,
   registryClient,
   sha256,
   uniqueRepository,
-} from "./test-kit.js";
+} from "./testing/registry-client.js";
+
+const ADMIN_BASIC = basicAuth("admin", ADMIN_PASSWORD);
 
 describeOnEachDatabase("registry manifests", (databases) => {
   let td: TestTrustdock;
@@ -24,7 +27,7 @@ describeOnEachDatabase("registry manifests", (databases) => {
     const target = await databases.create();
     disposeDb = target.dispose;
     td = await startTestTrustdock({ databaseUrl: target.url });
-    registry = registryClient(td);
+    registry = registryClient(td.app, ADMIN_BASIC);
   });
   afterAll(async () => {
     await td.close();

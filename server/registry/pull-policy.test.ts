@@ -10,7 +10,7 @@ import { registryMigrations } from "./migrations.js";
 import { PullPolicyError } from "./pull-policy.js";
 import { registerRegistry } from "./registry.js";
 import { leaveBodiesUnread } from "./request-body.js";
-import { registryClient } from "./test-kit.js";
+import { basicAuth, registryClient } from "./testing/registry-client.js";
 
 // The hook content trust plugs into: every manifest served, by tag or digest, passes the pull policy first.
 describe("the registry's pull policy", () => {
@@ -53,7 +53,7 @@ describe("the registry's pull policy", () => {
   });
 
   it("asks about the resolved digest on GET and HEAD, by tag and by digest, and serves what it allows", async () => {
-    const registry = registryClient({ app });
+    const registry = registryClient(app, basicAuth("tester", "unchecked"));
     const image = await registry.pushImage("library/allowed", "v1");
     checked.length = 0;
     for (const method of ["GET", "HEAD"]) {
@@ -65,7 +65,7 @@ describe("the registry's pull policy", () => {
   });
 
   it("answers 412 with the policy's code and detail when it refuses", async () => {
-    const registry = registryClient({ app });
+    const registry = registryClient(app, basicAuth("tester", "unchecked"));
     const image = await registry.pushImage("library/refused", "v1");
     refused.add(image.digest);
     const res = await registry.call("GET", "/v2/library/refused/manifests/v1");
@@ -81,7 +81,7 @@ describe("the registry's pull policy", () => {
   });
 
   it("is not asked about manifests that do not exist", async () => {
-    const registry = registryClient({ app });
+    const registry = registryClient(app, basicAuth("tester", "unchecked"));
     checked.length = 0;
     expect((await registry.call("GET", "/v2/library/allowed/manifests/nope")).status).toBe(404);
     expect(checked).toEqual([]);

@@ -1,14 +1,17 @@
 import { describeOnEachDatabase } from "../../test/support/databases.js";
-import { startTestTrustdock, type TestTrustdock } from "../../test/support/trustdock.js";
+import { ADMIN_PASSWORD, startTestTrustdock, type TestTrustdock } from "../../test/support/trustdock.js";
 import { OCI_INDEX, OCI_MANIFEST } from "./manifest-format.js";
 import {
+  basicAuth,
   type PushedManifest,
   type RegistryClient,
   type RegistryReply,
   registryClient,
   sha256,
   uniqueRepository,
-} from "./test-kit.js";
+} from "./testing/registry-client.js";
+
+const ADMIN_BASIC = basicAuth("admin", ADMIN_PASSWORD);
 
 interface ReferrersIndex {
   schemaVersion: number;
@@ -34,7 +37,7 @@ describeOnEachDatabase("registry referrers", (databases) => {
     const target = await databases.create();
     disposeDb = target.dispose;
     td = await startTestTrustdock({ databaseUrl: target.url });
-    registry = registryClient(td);
+    registry = registryClient(td.app, ADMIN_BASIC);
   });
   afterAll(async () => {
     await td.close();

@@ -4,10 +4,12 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { registryClient } from "../../server/registry/test-kit.js";
+import { basicAuth, registryClient } from "../../server/registry/testing/registry-client.js";
 import { commandExists, describeWithPeer } from "../support/peers.js";
 import { sharedDir } from "../support/shared.js";
 import { ADMIN_PASSWORD, startTestTrustdock, type TestTrustdock } from "../support/trustdock.js";
+
+const ADMIN_BASIC = basicAuth("admin", ADMIN_PASSWORD);
 
 const execFileAsync = promisify(execFile);
 const MKIMG = join(sharedDir, "peers", "mkimg.sh");
@@ -83,7 +85,7 @@ describeWithPeer(
         expect(pushedDigest).toBeDefined();
 
         // The registry holds that manifest under the tag, and its config is the image docker had.
-        const registry = registryClient(td);
+        const registry = registryClient(td.app, ADMIN_BASIC);
         const stored = await registry.call("GET", `/v2/library/docker-${suffix}/manifests/v1`);
         expect(stored.status).toBe(200);
         expect(stored.headers["docker-content-digest"]).toBe(pushedDigest);

@@ -1,11 +1,13 @@
 import { createHash } from "node:crypto";
-import type { TestTrustdock } from "../../test/support/trustdock.js";
-import { ADMIN_PASSWORD } from "../../test/support/trustdock.js";
-import { DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST } from "./manifest-format.js";
+import type { FastifyInstance } from "fastify";
+import { DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST } from "../manifest-format.js";
 
-// What the registry's tests share: requests as the admin, and pushing blobs, images and indexes.
+// What the registry's tests share: requests with one set of credentials, and pushing blobs, images and
+// indexes. Test support only; nothing in the server imports it.
 
-export const ADMIN_BASIC = `Basic ${Buffer.from(`admin:${ADMIN_PASSWORD}`).toString("base64")}`;
+export function basicAuth(username: string, password: string): string {
+  return `Basic ${Buffer.from(`${username}:${password}`).toString("base64")}`;
+}
 
 export interface RegistryReply {
   status: number;
@@ -17,7 +19,7 @@ export interface RegistryReply {
 export interface CallOptions {
   headers?: Record<string, string>;
   body?: Buffer | string;
-  /** The Authorization header; null sends none. Default: the admin's Basic credentials. */
+  /** The Authorization header; null sends none. Default: the client's. */
   auth?: string | null;
 }
 
@@ -36,10 +38,11 @@ export interface PushedManifest extends Descriptor {
   reply: RegistryReply;
 }
 
-export function registryClient(td: Pick<TestTrustdock, "app">) {
+/** Registry requests through `app.inject`, sending `authorization` unless told otherwise. */
+export function registryClient(app: Pick<FastifyInstance, "inject">, authorization: string) {
   const call = async (method: string, path: string, opts: CallOptions = {}): Promise<RegistryReply> => {
-    const auth = opts.auth === undefined ? ADMIN_BASIC : opts.auth;
-    const res = await td.app.inject({
+    const auth = opts.auth === undefined ? authorization : opts.auth;
+    const res = await app.inject({
       method: method as "GET",
       url: path,
       headers: { ...(auth ? { authorization: auth } : {}), ...opts.headers },
