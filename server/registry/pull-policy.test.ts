@@ -6,6 +6,7 @@ import { V2Router } from "../http/v2-router.js";
 import { migrate } from "../storage/migrations.js";
 import { PgliteDb } from "../storage/pglite-driver.js";
 import { replyRegistryError } from "./errors.js";
+import { OCI_MANIFEST } from "./manifest-format.js";
 import { registryMigrations } from "./migrations.js";
 import { PullPolicyError } from "./pull-policy.js";
 import { registerRegistry } from "./registry.js";
@@ -17,7 +18,7 @@ describe("the registry's pull policy", () => {
   let db: PgliteDb;
   let blobDir: string;
   let app: FastifyInstance;
-  const checked: Array<[string, string]> = [];
+  const checked: Array<[string, string, string]> = [];
   const refused = new Set<string>();
 
   beforeAll(async () => {
@@ -32,8 +33,8 @@ describe("the registry's pull policy", () => {
       authorize: async () => ({ subject: "tester" }),
       authorizeCatalog: async () => undefined,
       pullPolicy: {
-        async check(repositoryPath, digest) {
-          checked.push([repositoryPath, digest]);
+        async check(repositoryPath, { digest, mediaType }) {
+          checked.push([repositoryPath, digest, mediaType]);
           if (refused.has(digest))
             throw new PullPolicyError("the digest is not signed", "PROJECTPOLICYVIOLATION", { digest });
         },
@@ -61,7 +62,7 @@ describe("the registry's pull policy", () => {
         expect((await registry.call(method, `/v2/library/allowed/manifests/${reference}`)).status).toBe(200);
       }
     }
-    expect(checked).toEqual(Array(4).fill(["library/allowed", image.digest]));
+    expect(checked).toEqual(Array(4).fill(["library/allowed", image.digest, OCI_MANIFEST]));
   });
 
   it("answers 412 with the policy's code and detail when it refuses", async () => {

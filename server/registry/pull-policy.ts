@@ -1,9 +1,16 @@
+/** The manifest about to be served: the digest the reference resolved to, and what it is. */
+export interface PulledManifest {
+  readonly digest: string;
+  readonly mediaType: string;
+  readonly content: Uint8Array;
+}
+
 /**
  * A check a manifest must pass before it is served (content trust: is this digest signed?). It resolves to
  * allow the pull and throws PullPolicyError to refuse it.
  */
 export interface PullPolicy {
-  check(repositoryPath: string, digest: string): Promise<void>;
+  check(repositoryPath: string, manifest: PulledManifest): Promise<void>;
 }
 
 /** A pull the policy refuses; the registry answers 412 Precondition Failed with this code and detail. */

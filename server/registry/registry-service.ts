@@ -102,7 +102,7 @@ export class RegistryService {
         ? await this.store.manifestByTag(repository, reference.tag)
         : await this.store.manifestByDigest(repository, reference.digest.value);
     if (!manifest) throw manifestUnknown(reference);
-    await this.pullPolicy?.check(repository, manifest.digest);
+    await this.pullPolicy?.check(repository, manifest);
     return manifest;
   }
 
