@@ -8,14 +8,18 @@ import { authMigrations } from "./auth/migrations.js";
 import { tokenRoutes } from "./auth/routes.js";
 import { TokenService } from "./auth/token-service.js";
 import { UserStore } from "./auth/users.js";
+import { ProjectSettingsCache } from "./content-trust/project-settings.js";
+import { ContentTrustPullPolicy } from "./content-trust/pull-policy.js";
 import { V2Router } from "./http/v2-router.js";
 import { projectAccessControl } from "./projects/access-control.js";
 import { harborApi } from "./projects/api/plugin.js";
 import { projectsMigrations } from "./projects/migrations.js";
+import { ProjectStore } from "./projects/project-store.js";
 import { catalogAuthorizer } from "./registry/catalog-access.js";
 import { replyRegistryError } from "./registry/errors.js";
 import { registryMigrations } from "./registry/migrations.js";
 import { registerRegistry } from "./registry/registry.js";
+import { RegistryStore } from "./registry/registry-store.js";
 import { leaveBodiesUnread } from "./registry/request-body.js";
 import type { Db } from "./storage/db.js";
 import { migrate } from "./storage/migrations.js";
@@ -23,6 +27,7 @@ import { replyNotaryError } from "./trust/errors.js";
 import { MetadataStore } from "./trust/metadata-store.js";
 import { trustMigrations } from "./trust/migrations.js";
 import { registerTrustRoutes } from "./trust/routes.js";
+import { SignedDigestIndex } from "./trust/signed-digest-index.js";
 import { TrustService, type TrustSigner } from "./trust/trust-service.js";
 
 export interface ServerOptions {
@@ -96,9 +101,10 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     return reply.type("application/json; charset=utf-8").send("{}");
   });
 
+  const metadataStore = new MetadataStore(opts.db);
   const trust = new TrustService({
     db: opts.db,
-    store: new MetadataStore(opts.db),
+    store: metadataStore,
     signer: opts.signer,
     ...(opts.clock ? { clock: opts.clock } : {}),
   });
@@ -121,11 +127,22 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
       }
     },
   });
+  const projects = new ProjectStore(opts.db);
+  const projectSettings = new ProjectSettingsCache(
+    opts.db,
+    async (name) => (await projects.findByName(name))?.metadata,
+  );
+  const signedDigests = new SignedDigestIndex(opts.db, metadataStore);
+  await Promise.all([projectSettings.start(), signedDigests.start()]);
+  app.addHook("onClose", async () => {
+    await Promise.all([projectSettings.stop(), signedDigests.stop()]);
+  });
   await registerRegistry(router, {
     db: opts.db,
     blobDir: opts.blobDir,
     authorize,
     authorizeCatalog: catalogAuthorizer(authenticate, challenge),
+    pullPolicy: new ContentTrustPullPolicy(projectSettings, signedDigests, new RegistryStore(opts.db)),
   });
   router.setNotFound(replyRegistryError);
   // Only /v2/ leaves bodies to its handlers (blobs stream to disk); other routes keep fastify's parsers.

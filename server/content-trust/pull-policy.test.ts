@@ -1,0 +1,116 @@
+import { describeOnEachDatabase } from "../../test/support/databases.js";
+import { waitFor } from "../../test/support/processes.js";
+import { TestRepository, type TrustCall } from "../../test/support/trust-repository.js";
+import { ADMIN_PASSWORD, startTestTrustdock, type TestTrustdock } from "../../test/support/trustdock.js";
+import { ProjectStore } from "../projects/project-store.js";
+import { basicAuth, type RegistryClient, registryClient } from "../registry/testing/registry-client.js";
+import { NOT_SIGNED_BY_COSIGN, NOT_SIGNED_IN_NOTARY } from "./pull-policy.js";
+
+describeOnEachDatabase("content trust on pull", (databases) => {
+  let td: TestTrustdock;
+  let dispose: () => Promise<void>;
+  let registry: RegistryClient;
+  let projects: ProjectStore;
+  let projectId: number;
+  const auth = basicAuth("admin", ADMIN_PASSWORD);
+
+  beforeAll(async () => {
+    const target = await databases.create();
+    dispose = target.dispose;
+    td = await startTestTrustdock({ databaseUrl: target.url });
+    registry = registryClient(td.app, auth);
+    projects = new ProjectStore(td.db);
+    const created = await projects.create({ name: "guarded", metadata: { public: "false" } });
+    projectId = created.id;
+  });
+  afterAll(async () => {
+    await td.close();
+    await dispose();
+  });
+
+  const enforce = (notary: boolean, cosign: boolean) =>
+    projects.setMetadata(projectId, {
+      enable_content_trust: String(notary),
+      enable_content_trust_cosign: String(cosign),
+    });
+  const trustCall =
+    (gun: string): TrustCall =>
+    async (method, path, body) => {
+      const res = await td.app.inject({
+        method,
+        url: `/v2/${gun}/_trust/${path}`,
+        headers: { authorization: auth, ...(body ? { "content-type": body.contentType } : {}) },
+        ...(body ? { payload: body.body } : {}),
+      });
+      return { status: res.statusCode, body: res.rawPayload };
+    };
+  const pull = (repository: string, reference: string) =>
+    registry.call("GET", `/v2/${repository}/manifests/${reference}`, {
+      headers: { accept: "application/vnd.oci.image.manifest.v1+json" },
+    });
+  const eventually = (what: string, probe: () => Promise<boolean>) =>
+    waitFor(what, async () => ((await probe()) ? true : undefined), 5000);
+
+  it("refuses an image the project's Notary trust data does not sign, and serves it once signed", async () => {
+    const repository = "guarded/notary-app";
+    const image = await registry.pushImage(repository, "v1", { content: "notary" });
+    await enforce(true, false);
+
+    const refused = await pull(repository, "v1");
+    expect(refused.status).toBe(412);
+    expect(refused.json().errors[0]).toMatchObject({
+      code: "PROJECT_POLICY_VIOLATION",
+      message: NOT_SIGNED_IN_NOTARY,
+    });
+    expect((await pull(repository, image.digest)).status).toBe(412);
+
+    const target = {
+      length: image.size,
+      hashes: { sha256: Buffer.from(image.digest.slice(7), "hex").toString("base64") },
+    };
+    await TestRepository.create(trustCall(`${td.hostPort}/${repository}`), { v1: target });
+    await eventually("the signed pull", async () => (await pull(repository, "v1")).status === 200);
+    expect((await pull(repository, image.digest)).body.equals(image.bytes)).toBe(true);
+
+    const unsigned = await registry.pushImage(repository, "v2", { content: "not signed" });
+    expect((await pull(repository, unsigned.digest)).status).toBe(412);
+    await enforce(false, false);
+    await eventually("enforcement off", async () => (await pull(repository, "v2")).status === 200);
+  });
+
+  it("with cosign enforcement, serves an image once a cosign signature is stored, and the signature itself always", async () => {
+    const repository = "guarded/cosign-app";
+    const image = await registry.pushImage(repository, "v1", { content: "cosign" });
+    await enforce(false, true);
+    await eventually("cosign enforcement", async () => (await pull(repository, "v1")).status === 412);
+    expect((await pull(repository, "v1")).json().errors[0]?.message).toBe(NOT_SIGNED_BY_COSIGN);
+
+    const payload = await registry.pushBlob(
+      repository,
+      `{"critical":{"image":{"docker-manifest-digest":"${image.digest}"}}}`,
+    );
+    const config = await registry.pushBlob(repository, "{}", "application/vnd.oci.image.config.v1+json");
+    const sigTag = `${image.digest.replace(":", "-")}.sig`;
+    const signature = await registry.pushManifest(
+      repository,
+      sigTag,
+      {
+        schemaVersion: 2,
+        mediaType: "application/vnd.oci.image.manifest.v1+json",
+        config,
+        layers: [
+          {
+            ...payload,
+            mediaType: "application/vnd.dev.cosign.simplesigning.v1+json",
+            annotations: { "dev.cosignproject.cosign/signature": "MEUCIQ==" },
+          },
+        ],
+      },
+      "application/vnd.oci.image.manifest.v1+json",
+    );
+    expect(signature.reply.status).toBe(201);
+    expect((await pull(repository, sigTag)).status).toBe(200);
+    expect((await pull(repository, "v1")).status).toBe(200);
+    await enforce(false, false);
+  });
+});
