@@ -12,7 +12,7 @@ import { auditLogRoutes } from "./audit-logs-routes.js";
 import type { ApiDeps } from "./deps.js";
 import { memberRoutes } from "./members-routes.js";
 import { metadataRoutes } from "./metadata-routes.js";
-import { OpenApiBuilder } from "./openapi.js";
+import { openApiDocument } from "./openapi.js";
 import { projectRoutes } from "./projects-routes.js";
 import { registerRoute } from "./register-route.js";
 import { replyHarborError } from "./reply-error.js";
@@ -65,6 +65,6 @@ export const harborApi: FastifyPluginAsync<HarborApiOptions> = async (api, optio
     ...repositoryRoutes(deps),
   ];
   for (const route of routes) registerRoute(api, route, options.access.authenticate);
-  const document = new OpenApiBuilder(HARBOR_SCHEMAS).document(routes, api.prefix);
+  const document = openApiDocument(routes, api.prefix);
   api.get("/openapi.json", { exposeHeadRoute: false }, async () => document);
 };

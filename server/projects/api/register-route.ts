@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifySchema } from "fastify";
 import type { AuthenticateBasic } from "../../auth/access.js";
 import { callerOf } from "./caller.js";
 import type { ApiRoute } from "./route.js";
+import { dereference } from "./schemas.js";
 
 /**
  * Registers `route` with its schemas. Harbor writes some collection paths with a trailing slash
@@ -14,7 +15,8 @@ export function registerRoute(api: FastifyInstance, route: ApiRoute, authenticat
   const schema: FastifySchema = {
     ...(route.params ? { params: route.params } : {}),
     ...(route.querystring ? { querystring: route.querystring } : {}),
-    ...(route.headers ? { headers: route.headers } : {}),
+    // fastify lower-cases the header names of inline schemas only.
+    ...(route.headers ? { headers: dereference(route.headers) } : {}),
     ...(route.body ? { body: route.body } : {}),
     response,
   };

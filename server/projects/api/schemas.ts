@@ -97,8 +97,20 @@ export interface HarborSchema {
   readonly [keyword: string]: unknown;
 }
 
+const BY_ID = new Map(HARBOR_SCHEMAS.map((schema) => [schema.$id, schema]));
+
 /** A reference to one of HARBOR_SCHEMAS, in the form fastify resolves. */
 export function ref(id: string): { $ref: string } {
-  if (!HARBOR_SCHEMAS.some((schema) => schema.$id === id)) throw new Error(`no Harbor schema ${id}`);
+  if (!BY_ID.has(id)) throw new Error(`no Harbor schema ${id}`);
   return { $ref: `${id}#` };
+}
+
+/** `schema` itself, or the Harbor schema it refers to, without its `$id`. */
+export function dereference(schema: object): Record<string, unknown> {
+  const reference = (schema as { $ref?: unknown }).$ref;
+  if (typeof reference !== "string") return schema as Record<string, unknown>;
+  const target = BY_ID.get(reference.replace(/#$/, ""));
+  if (!target) throw new Error(`no Harbor schema ${reference}`);
+  const { $id: _id, ...inline } = target;
+  return inline;
 }
