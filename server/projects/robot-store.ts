@@ -96,6 +96,9 @@ function isExpired(robot: Robot, now: number = Date.now()): boolean {
 }
 
 export class RobotStore {
+  // Checked against when the robot does not exist, so that a wrong name costs as long as a wrong secret.
+  private decoy: Promise<string> | undefined;
+
   constructor(private readonly db: Queryable) {}
 
   /** The new robot and its secret, which is kept hashed only: this is the one time anyone sees it. */
@@ -199,7 +202,12 @@ export class RobotStore {
       parsed.projectName,
       parsed.name,
     ]);
-    if (!row || !(await verifyPassword(secret, row.secret_hash))) return undefined;
+    if (!row) {
+      this.decoy ??= hashPassword(generateRobotSecret());
+      await verifyPassword(secret, await this.decoy);
+      return undefined;
+    }
+    if (!(await verifyPassword(secret, row.secret_hash))) return undefined;
     const robot = toRobot(row);
     if (robot.disabled || isExpired(robot)) return undefined;
     return { name: robot.fullName, projectId: robot.projectId, actions: robot.actions };
