@@ -82,7 +82,7 @@ export function registerBlobRoutes(add: AddRegistryRoute, opts: RegistryRoutesOp
   add(["GET", "HEAD", "DELETE"], /^(.+)\/blobs\/([^/]+)$/, async (request, reply, match) => {
     const name = checkedName(match[1]);
     if (request.method === "DELETE") {
-      await authorize(request, name, ["*"]);
+      await authorize(request, name, ["delete"]);
       await registry.deleteBlob(name, checkedDigest(match[2]));
       return reply.code(202).send();
     }

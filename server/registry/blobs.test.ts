@@ -146,7 +146,7 @@ describeOnEachDatabase("registry blob reads and deletes", (databases) => {
     expect(push.status).toBe(401);
     expect(push.headers["www-authenticate"]).toContain(`scope="repository:${repo}:pull,push"`);
     const remove = await registry.call("DELETE", `/v2/${repo}/blobs/${blob.digest}`, { auth: null });
-    expect(remove.headers["www-authenticate"]).toContain(`scope="repository:${repo}:*"`);
+    expect(remove.headers["www-authenticate"]).toContain(`scope="repository:${repo}:delete"`);
   });
 
   it("answers 403 DENIED to a token that does not cover the action", async () => {

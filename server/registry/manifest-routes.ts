@@ -24,7 +24,7 @@ export function registerManifestRoutes(add: AddRegistryRoute, opts: RegistryRout
           .send();
       }
       case "DELETE":
-        await authorize(request, name, ["*"]);
+        await authorize(request, name, ["delete"]);
         await registry.deleteManifest(name, parseReference(match[2] ?? ""));
         return reply.code(202).send();
       default: {
