@@ -1,31 +1,25 @@
 import { describeOnEachDatabase } from "../../test/support/databases.js";
 import { waitFor } from "../../test/support/processes.js";
 import { TestRepository, type TrustCall } from "../../test/support/trust-repository.js";
-import { ADMIN_PASSWORD, startTestTrustdock, type TestTrustdock } from "../../test/support/trustdock.js";
+import { ADMIN_PASSWORD, type TestTrustdock, trustdockForSuite } from "../../test/support/trustdock.js";
 import { ProjectStore } from "../projects/project-store.js";
 import { basicAuth, type RegistryClient, registryClient } from "../registry/testing/registry-client.js";
 import { NOT_SIGNED_BY_COSIGN, NOT_SIGNED_IN_NOTARY } from "./pull-policy.js";
 
 describeOnEachDatabase("content trust on pull", (databases) => {
+  const suite = trustdockForSuite(databases);
   let td: TestTrustdock;
-  let dispose: () => Promise<void>;
   let registry: RegistryClient;
   let projects: ProjectStore;
   let projectId: number;
   const auth = basicAuth("admin", ADMIN_PASSWORD);
 
   beforeAll(async () => {
-    const target = await databases.create();
-    dispose = target.dispose;
-    td = await startTestTrustdock({ databaseUrl: target.url });
+    td = suite.td;
     registry = registryClient(td.app, auth);
     projects = new ProjectStore(td.db);
     const created = await projects.create({ name: "guarded", metadata: { public: "false" } });
     projectId = created.id;
-  });
-  afterAll(async () => {
-    await td.close();
-    await dispose();
   });
 
   const enforce = (notary: boolean, cosign: boolean) =>

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import { describeOnEachDatabase } from "../../test/support/databases.js";
 import { waitFor } from "../../test/support/processes.js";
-import { ADMIN_PASSWORD, startTestTrustdock, type TestTrustdock } from "../../test/support/trustdock.js";
+import { ADMIN_PASSWORD, type TestTrustdock, trustdockForSuite } from "../../test/support/trustdock.js";
 import { buildServer } from "../app.js";
 import type { TrustSigner } from "../trust/trust-service.js";
 import {
@@ -21,19 +21,13 @@ const ADMIN_BASIC = basicAuth("admin", ADMIN_PASSWORD);
 const OCTETS = { "content-type": "application/octet-stream" };
 
 describeOnEachDatabase("registry blob uploads", (databases) => {
+  const suite = trustdockForSuite(databases);
   let td: TestTrustdock;
-  let disposeDb: () => Promise<void>;
   let registry: RegistryClient;
 
-  beforeAll(async () => {
-    const target = await databases.create();
-    disposeDb = target.dispose;
-    td = await startTestTrustdock({ databaseUrl: target.url });
+  beforeAll(() => {
+    td = suite.td;
     registry = registryClient(td.app, ADMIN_BASIC);
-  });
-  afterAll(async () => {
-    await td.close();
-    await disposeDb();
   });
 
   const blobFile = (digest: string) => {

@@ -1,5 +1,5 @@
 import { describeOnEachDatabase } from "../../test/support/databases.js";
-import { ADMIN_PASSWORD, startTestTrustdock, type TestTrustdock } from "../../test/support/trustdock.js";
+import { ADMIN_PASSWORD, type TestTrustdock, trustdockForSuite } from "../../test/support/trustdock.js";
 import {
   basicAuth,
   type RegistryClient,
@@ -12,19 +12,13 @@ import {
 const ADMIN_BASIC = basicAuth("admin", ADMIN_PASSWORD);
 
 describeOnEachDatabase("registry blob reads and deletes", (databases) => {
+  const suite = trustdockForSuite(databases);
   let td: TestTrustdock;
-  let disposeDb: () => Promise<void>;
   let registry: RegistryClient;
 
-  beforeAll(async () => {
-    const target = await databases.create();
-    disposeDb = target.dispose;
-    td = await startTestTrustdock({ databaseUrl: target.url });
+  beforeAll(() => {
+    td = suite.td;
     registry = registryClient(td.app, ADMIN_BASIC);
-  });
-  afterAll(async () => {
-    await td.close();
-    await disposeDb();
   });
 
   const code = (res: RegistryReply) => res.json().errors[0]?.code;

@@ -1,5 +1,5 @@
 import { describeOnEachDatabase } from "../../test/support/databases.js";
-import { ADMIN_PASSWORD, startTestTrustdock, type TestTrustdock } from "../../test/support/trustdock.js";
+import { ADMIN_PASSWORD, type TestTrustdock, trustdockForSuite } from "../../test/support/trustdock.js";
 import { OCI_INDEX, OCI_MANIFEST } from "./manifest-format.js";
 import {
   basicAuth,
@@ -29,19 +29,13 @@ const SIGNATURE = "application/vnd.example.signature.v1";
 const SBOM = "application/spdx+json";
 
 describeOnEachDatabase("registry referrers", (databases) => {
+  const suite = trustdockForSuite(databases);
   let td: TestTrustdock;
-  let disposeDb: () => Promise<void>;
   let registry: RegistryClient;
 
-  beforeAll(async () => {
-    const target = await databases.create();
-    disposeDb = target.dispose;
-    td = await startTestTrustdock({ databaseUrl: target.url });
+  beforeAll(() => {
+    td = suite.td;
     registry = registryClient(td.app, ADMIN_BASIC);
-  });
-  afterAll(async () => {
-    await td.close();
-    await disposeDb();
   });
 
   const code = (res: RegistryReply) => res.json().errors[0]?.code;

@@ -7,7 +7,7 @@ import type { PublicKey, SnapshotSigned, TimestampSigned } from "../../core/tuf/
 import { describeOnEachDatabase } from "../../test/support/databases.js";
 import { publishBody } from "../../test/support/multipart.js";
 import { fixturePath } from "../../test/support/shared.js";
-import { ADMIN_PASSWORD, startTestTrustdock, type TestTrustdock } from "../../test/support/trustdock.js";
+import { ADMIN_PASSWORD, type TestTrustdock, trustdockForSuite } from "../../test/support/trustdock.js";
 import {
   ecKey,
   rootSigned,
@@ -24,18 +24,12 @@ interface Reply {
 }
 
 describeOnEachDatabase("Notary trust API", (databases) => {
+  const suite = trustdockForSuite(databases);
   let td: TestTrustdock;
-  let disposeDb: () => Promise<void>;
   let gunCounter = 0;
 
   beforeAll(async () => {
-    const target = await databases.create();
-    disposeDb = target.dispose;
-    td = await startTestTrustdock({ databaseUrl: target.url });
-  });
-  afterAll(async () => {
-    await td.close();
-    await disposeDb();
+    td = suite.td;
   });
 
   async function adminToken(gun: string): Promise<string> {

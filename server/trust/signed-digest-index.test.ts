@@ -3,7 +3,7 @@ import { fileMeta } from "../../core/tuf/generate.js";
 import { describeOnEachDatabase } from "../../test/support/databases.js";
 import { waitFor } from "../../test/support/processes.js";
 import { TestRepository, type TrustCall } from "../../test/support/trust-repository.js";
-import { ADMIN_PASSWORD, startTestTrustdock, type TestTrustdock } from "../../test/support/trustdock.js";
+import { ADMIN_PASSWORD, type TestTrustdock, trustdockForSuite } from "../../test/support/trustdock.js";
 import { MetadataStore } from "./metadata-store.js";
 import { SignedDigestIndex } from "./signed-digest-index.js";
 
@@ -11,21 +11,15 @@ const manifest = (n: number) => Buffer.from(`{"schemaVersion":2,"n":${n}}`);
 const sha = (b: Buffer) => createHash("sha256").update(b).digest("hex");
 
 describeOnEachDatabase("SignedDigestIndex", (databases) => {
+  const suite = trustdockForSuite(databases);
   let td: TestTrustdock;
-  let dispose: () => Promise<void>;
   let index: SignedDigestIndex;
 
   beforeAll(async () => {
-    const target = await databases.create();
-    dispose = target.dispose;
-    td = await startTestTrustdock({ databaseUrl: target.url });
+    td = suite.td;
     index = new SignedDigestIndex(td.db, new MetadataStore(td.db));
     await index.start();
-  });
-  afterAll(async () => {
-    await index.stop();
-    await td.close();
-    await dispose();
+    suite.beforeClose(() => index.stop());
   });
 
   const callFor =

@@ -1,13 +1,13 @@
 import { describeOnEachDatabase } from "../../test/support/databases.js";
 import { TestRepository } from "../../test/support/trust-repository.js";
-import { ADMIN_PASSWORD, startTestTrustdock, type TestTrustdock } from "../../test/support/trustdock.js";
+import { ADMIN_PASSWORD, type TestTrustdock, trustdockForSuite } from "../../test/support/trustdock.js";
 
 const DAY = 24 * 3600 * 1000;
 
 describeOnEachDatabase("server-signed timestamp", (databases) => {
-  let td: TestTrustdock;
-  let dispose: () => Promise<void>;
   let now = new Date("2026-11-23T12:00:00Z");
+  const suite = trustdockForSuite(databases, { clock: () => now });
+  let td: TestTrustdock;
   const gun = () => `${td.hostPort}/library/clock`;
   const basic = `Basic ${Buffer.from(`admin:${ADMIN_PASSWORD}`).toString("base64")}`;
   const get = async (path: string) => {
@@ -16,16 +16,11 @@ describeOnEachDatabase("server-signed timestamp", (databases) => {
       url: `/v2/${gun()}/_trust/tuf/${path}`,
       headers: { authorization: basic },
     });
-    return {
-      status: res.statusCode,
-      doc: res.statusCode === 200 ? JSON.parse(res.payload) : JSON.parse(res.payload),
-    };
+    return { status: res.statusCode, doc: JSON.parse(res.payload) };
   };
 
   beforeAll(async () => {
-    const target = await databases.create();
-    dispose = target.dispose;
-    td = await startTestTrustdock({ databaseUrl: target.url, clock: () => now });
+    td = suite.td;
     await TestRepository.create(async (method, path, body) => {
       const res = await td.app.inject({
         method,
@@ -35,10 +30,6 @@ describeOnEachDatabase("server-signed timestamp", (databases) => {
       });
       return { status: res.statusCode, body: res.rawPayload };
     });
-  });
-  afterAll(async () => {
-    await td.close();
-    await dispose();
   });
 
   it("is served as signed while it has time left, and re-signed when it nears expiry", async () => {

@@ -11,6 +11,7 @@ import { openDatabase } from "../../server/storage/open.js";
 import { ensureTlsMaterial, type TlsMaterialPaths } from "../../server/tls/certificate-authority.js";
 import { passphrasesFromEnv } from "../../signer/passphrases.js";
 import { type RunningSigner, startSigner } from "../../signer/run.js";
+import type { DatabaseFactory } from "./databases.js";
 
 export const ADMIN_PASSWORD = "admin-test-password";
 
@@ -90,4 +91,31 @@ export async function startTestTrustdock(
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * One Trustdock for a whole suite, on a fresh database of `databases`' kind: started before the suite's
+ * tests and closed after them. `td` is set once the suite's first hook has run.
+ */
+export function trustdockForSuite(
+  databases: DatabaseFactory,
+  opts: { clock?: () => Date } = {},
+): { readonly td: TestTrustdock; beforeClose(cleanup: () => Promise<void>): void } {
+  const cleanups: Array<() => Promise<void>> = [];
+  const suite = {
+    td: undefined as unknown as TestTrustdock, // set by the first beforeAll, before any test reads it
+    beforeClose: (cleanup: () => Promise<void>) => void cleanups.push(cleanup),
+  };
+  let dispose: (() => Promise<void>) | undefined;
+  beforeAll(async () => {
+    const target = await databases.create();
+    dispose = target.dispose;
+    suite.td = await startTestTrustdock({ ...opts, databaseUrl: target.url });
+  });
+  afterAll(async () => {
+    for (const cleanup of cleanups) await cleanup();
+    await suite.td?.close();
+    await dispose?.();
+  });
+  return suite;
 }
