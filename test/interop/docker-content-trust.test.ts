@@ -1,4 +1,4 @@
-import { execFile, execFileSync } from "node:child_process";
+import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -6,22 +6,12 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { NOT_SIGNED_IN_NOTARY } from "../../server/content-trust/pull-policy.js";
 import { ProjectStore } from "../../server/projects/project-store.js";
-import { commandExists, describeWithPeer } from "../support/peers.js";
+import { commandExists, describeWithPeer, dockerDaemonAnswers } from "../support/peers.js";
 import { sharedDir } from "../support/shared.js";
 import { ADMIN_PASSWORD, startTestTrustdock, type TestTrustdock } from "../support/trustdock.js";
 
 const execFileAsync = promisify(execFile);
 const MKIMG = join(sharedDir, "peers", "mkimg.sh");
-
-function dockerDaemonAnswers(): boolean {
-  if (!commandExists("docker")) return false;
-  try {
-    execFileSync("docker", ["info"], { stdio: "ignore", timeout: 15_000 });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 // DOCKER_CONTENT_TRUST=1 with no DOCKER_CONTENT_TRUST_SERVER: docker signs and verifies through
 // https://<registry host:port>, which is Trustdock's own trust API on the registry's port.

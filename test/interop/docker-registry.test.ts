@@ -1,11 +1,11 @@
-import { execFile, execFileSync } from "node:child_process";
+import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { basicAuth, registryClient } from "../../server/registry/testing/registry-client.js";
-import { commandExists, describeWithPeer } from "../support/peers.js";
+import { commandExists, describeWithPeer, dockerDaemonAnswers } from "../support/peers.js";
 import { sharedDir } from "../support/shared.js";
 import { ADMIN_PASSWORD, startTestTrustdock, type TestTrustdock } from "../support/trustdock.js";
 
@@ -14,16 +14,6 @@ const ADMIN_BASIC = basicAuth("admin", ADMIN_PASSWORD);
 const execFileAsync = promisify(execFile);
 const MKIMG = join(sharedDir, "peers", "mkimg.sh");
 const TEST_TIMEOUT_MS = 180_000;
-
-function dockerDaemonAnswers(): boolean {
-  if (!commandExists("docker")) return false;
-  try {
-    execFileSync("docker", ["info"], { stdio: "ignore", timeout: 15_000 });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describeWithPeer(
   "a docker daemon (bash ../shared/peers/dockerd-up.sh), skopeo and mkimg.sh",

@@ -29,6 +29,17 @@ export function commandExists(command: string): boolean {
   }
 }
 
+/** Whether a docker daemon answers (the CLI alone is not enough to push or pull). */
+export function dockerDaemonAnswers(): boolean {
+  if (!commandExists("docker")) return false;
+  try {
+    execFileSync("docker", ["info"], { stdio: "ignore", timeout: 15_000 });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** The PostgreSQL server the storage tests run against, when one was started (see .ci/run). */
 export function postgresTestUrl(): string | undefined {
   return process.env.TRUSTDOCK_TEST_DATABASE_URL || process.env.TRUSTDOCK_DATABASE_URL || undefined;
