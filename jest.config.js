@@ -10,4 +10,5 @@ export default {
   moduleNameMapper: { "^(\\.{1,2}/.*)\\.js$": "$1" },
   testMatch: ["<rootDir>/{core,server,signer,cli,test}/**/*.test.ts"],
   testTimeout: 30000,
+  globalSetup: "<rootDir>/test/support/global-setup.ts",
 };

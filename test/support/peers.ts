@@ -1,4 +1,5 @@
 import { execFileSync } from "node:child_process";
+import { probeDockerDaemon } from "./global-setup.js";
 
 /**
  * Suites that need a real peer (notary CLI, PostgreSQL, docker, skopeo) run only where it is present.
@@ -29,15 +30,14 @@ export function commandExists(command: string): boolean {
   }
 }
 
-/** Whether a docker daemon answers (the CLI alone is not enough to push or pull). */
+/**
+ * Whether a docker daemon answers (the CLI alone is not enough to push or pull). The answer comes from
+ * test/support/global-setup.ts, which asked once for the whole run; a file run outside jest's global
+ * setup asks for itself.
+ */
 export function dockerDaemonAnswers(): boolean {
-  if (!commandExists("docker")) return false;
-  try {
-    execFileSync("docker", ["info"], { stdio: "ignore", timeout: 15_000 });
-    return true;
-  } catch {
-    return false;
-  }
+  const probe = process.env.TRUSTDOCK_DOCKERD_PROBE ?? probeDockerDaemon();
+  return probe === "up";
 }
 
 /** The PostgreSQL server the storage tests run against, when one was started (see .ci/run). */
