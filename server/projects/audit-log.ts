@@ -4,8 +4,16 @@ import type { Page, PageRequest } from "./page.js";
 import { ROLES } from "./roles.js";
 import { SqlParams } from "./sql-params.js";
 
-export type AuditOperation = "create" | "update" | "delete" | "pull" | "push";
-export type AuditResourceType = "artifact" | "project" | "repository" | "robot" | "member" | "user";
+/** `admit`, `warn` and `deny` are the admission webhook's decisions on an image. */
+export type AuditOperation = "create" | "update" | "delete" | "pull" | "push" | "admit" | "warn" | "deny";
+export type AuditResourceType =
+  | "artifact"
+  | "project"
+  | "repository"
+  | "robot"
+  | "member"
+  | "user"
+  | "admission";
 
 export interface AuditEntry {
   /** Who did it: a username, a robot's `robot$...` name, or "anonymous". */
