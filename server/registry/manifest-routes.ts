@@ -7,29 +7,45 @@ import type { AddRegistryRoute, RegistryRoutesOptions } from "./routes.js";
 
 /** Manifests by tag or digest, and the referrers of a manifest. */
 export function registerManifestRoutes(add: AddRegistryRoute, opts: RegistryRoutesOptions): void {
-  const { registry, authorize } = opts;
+  const { registry, authorize, events } = opts;
 
   add(["GET", "HEAD", "PUT", "DELETE"], /^(.+)\/manifests\/([^/]+)$/, async (request, reply, match) => {
     const name = checkedName(match[1]);
     switch (request.method) {
       case "PUT": {
-        await authorize(request, name, ["pull", "push"]);
+        const { subject: actor } = await authorize(request, name, ["pull", "push"]);
         const reference = parseReference(match[2] ?? "");
         const body = await readManifestBody(request);
         const { digest, subject } = await registry.putManifest(name, reference, body, mediaTypeOf(request));
+        await events?.pushed({ actor, repository: name, digest, ...("tag" in reference ? reference : {}) });
         if (subject !== undefined) reply.header("OCI-Subject", subject);
         return reply
           .code(201)
           .headers({ Location: manifestLocation(name, digest), "Docker-Content-Digest": digest })
           .send();
       }
-      case "DELETE":
-        await authorize(request, name, ["delete"]);
-        await registry.deleteManifest(name, parseReference(match[2] ?? ""));
+      case "DELETE": {
+        const { subject: actor } = await authorize(request, name, ["delete"]);
+        const reference = parseReference(match[2] ?? "");
+        await registry.deleteManifest(name, reference);
+        await events?.deleted({
+          actor,
+          repository: name,
+          reference: "tag" in reference ? reference : { digest: reference.digest.value },
+        });
         return reply.code(202).send();
+      }
       default: {
-        await authorize(request, name, ["pull"]);
-        const manifest = await registry.manifest(name, parseReference(match[2] ?? ""));
+        const { subject: actor } = await authorize(request, name, ["pull"]);
+        const reference = parseReference(match[2] ?? "");
+        const manifest = await registry.manifest(name, reference);
+        if (request.method === "GET")
+          events?.pulled({
+            actor,
+            repository: name,
+            digest: manifest.digest,
+            ...("tag" in reference ? reference : {}),
+          });
         reply.type(manifest.mediaType).headers({
           "Docker-Content-Digest": manifest.digest,
           ETag: `"${manifest.digest}"`,

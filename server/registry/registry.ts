@@ -5,6 +5,7 @@ import { BlobStore } from "../storage/blob-store.js";
 import type { Db } from "../storage/db.js";
 import { BlobUploads } from "./blob-uploads.js";
 import type { PullPolicy } from "./pull-policy.js";
+import type { RegistryEvents } from "./registry-events.js";
 import { RegistryService } from "./registry-service.js";
 import { RegistryStore } from "./registry-store.js";
 import { registerRegistryRoutes } from "./routes.js";
@@ -17,6 +18,8 @@ export interface RegistryOptions {
   readonly authorizeCatalog: (request: FastifyRequest) => Promise<unknown>;
   /** Consulted before any manifest is served (GET and HEAD, by tag or digest). */
   readonly pullPolicy?: PullPolicy;
+  /** Told of manifest pushes, pulls and deletions, as the audit log records them. */
+  readonly events?: RegistryEvents;
 }
 
 /** The OCI registry over the database and the blob folder, its routes added to the `/v2/` router. */
@@ -28,5 +31,6 @@ export async function registerRegistry(router: V2Router, opts: RegistryOptions):
     uploads: new BlobUploads(store, blobs),
     authorize: opts.authorize,
     authorizeCatalog: opts.authorizeCatalog,
+    ...(opts.events ? { events: opts.events } : {}),
   });
 }

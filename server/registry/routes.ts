@@ -6,6 +6,7 @@ import type { BlobUploads } from "./blob-uploads.js";
 import { REGISTRY_HEADERS, replyRegistryError } from "./errors.js";
 import { registerListingRoutes } from "./listing-routes.js";
 import { registerManifestRoutes } from "./manifest-routes.js";
+import type { RegistryEvents } from "./registry-events.js";
 import type { RegistryService } from "./registry-service.js";
 
 export interface RegistryRoutesOptions {
@@ -14,6 +15,8 @@ export interface RegistryRoutesOptions {
   readonly authorize: Authorize;
   /** Authorizes the catalog, which spans every repository. */
   readonly authorizeCatalog: (request: FastifyRequest) => Promise<unknown>;
+  /** Told of manifest pushes, pulls and deletions (the audit log); none: nobody is told. */
+  readonly events?: RegistryEvents;
 }
 
 export type RegistryHandler = (
