@@ -1,17 +1,32 @@
 import { PGlite, type Transaction } from "@electric-sql/pglite";
+import { lockDataDir } from "./data-dir-lock.js";
 import type { Db, Queryable, SqlParam } from "./db.js";
 
 /** The embedded store: one PGlite database in a folder; it has one connection, so transactions queue. */
 export class PgliteDb implements Db {
   readonly driver = "pglite" as const;
 
-  private constructor(private readonly pglite: PGlite) {}
+  private constructor(
+    private readonly pglite: PGlite,
+    private readonly release?: () => void,
+  ) {}
 
-  /** `dataDir` undefined keeps the database in memory (tests). */
+  /** `dataDir` undefined keeps the database in memory (tests); a folder is this process's alone while open. */
   static async open(dataDir?: string): Promise<PgliteDb> {
-    const pglite = dataDir === undefined ? new PGlite() : new PGlite(dataDir);
-    await pglite.waitReady;
-    return new PgliteDb(pglite);
+    if (dataDir === undefined) {
+      const pglite = new PGlite();
+      await pglite.waitReady;
+      return new PgliteDb(pglite);
+    }
+    const release = lockDataDir(dataDir);
+    try {
+      const pglite = new PGlite(dataDir);
+      await pglite.waitReady;
+      return new PgliteDb(pglite, release);
+    } catch (err) {
+      release();
+      throw err;
+    }
   }
 
   async query<Row>(sql: string, params: readonly SqlParam[] = []): Promise<Row[]> {
@@ -39,6 +54,10 @@ export class PgliteDb implements Db {
   }
 
   async close(): Promise<void> {
-    await this.pglite.close();
+    try {
+      await this.pglite.close();
+    } finally {
+      this.release?.();
+    }
   }
 }
