@@ -1,0 +1,897 @@
+/**
+ * `npm run bench:registry`: Trustdock's registry against the CNCF distribution registry 2.8, side by side
+ * in one run. A 256 MiB blob pushed (monolithic POST + streamed PUT) and pulled with curl, manifest GETs by
+ * tag under wrk, and the cost of content trust (manifest GET with enforcement on vs off).
+ *
+ * distribution runs as registry-anchor-up.sh starts it (plain HTTP, filesystem, no auth). Trustdock runs as
+ * `trustdock up` does (its own process, HTTPS, the token service): on PostgreSQL, and on embedded PGlite
+ * unless BENCH_PGLITE=0. Each client gets one token from /service/token and reuses it, as docker does.
+ *
+ * Settings (environment): BENCH_DURATION_S (5), BENCH_WARMUP_S (1), BENCH_THREADS (2), BENCH_CONNECTIONS
+ * (32), BENCH_BLOB_MIB (256), BENCH_BLOB_ROUNDS (3), BENCH_PULLS (3 per round), BENCH_TRUST_ROUNDS (2),
+ * BENCH_PG_PORT (55432), BENCH_PGLITE (1), BENCH_KEEP=1 keeps the temporary folder (logs, data).
+ *
+ * Exits non-zero only on errors (a service that does not start, a wrong answer); a missed goal is printed.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { createHash, randomBytes } from "node:crypto";
+import {
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
+import { cpus, loadavg, tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { get, send } from "./http.js";
+import {
+  type CpuUse,
+  cpuBetween,
+  cpuSnapshot,
+  freePort,
+  groupMembers,
+  isAlive,
+  killRunning,
+  run,
+  runOk,
+  sleep,
+  stopGroup,
+  tail,
+  waitFor,
+} from "./proc.js";
+import { runWrk, type WrkResult, writeWrkScript } from "./wrk.js";
+
+// ---------------------------------------------------------------- settings
+
+const intEnv = (name: string, fallback: number) => {
+  const v = Number(process.env[name]);
+  return Number.isInteger(v) && v > 0 ? v : fallback;
+};
+const DURATION_S = intEnv("BENCH_DURATION_S", 5);
+const WARMUP_S = intEnv("BENCH_WARMUP_S", 1);
+const THREADS = intEnv("BENCH_THREADS", 2);
+const CONNECTIONS = intEnv("BENCH_CONNECTIONS", 32);
+const BLOB_MIB = Math.min(intEnv("BENCH_BLOB_MIB", 256), 2048);
+const BLOB_ROUNDS = Math.min(intEnv("BENCH_BLOB_ROUNDS", 3), 10);
+const PULLS = Math.min(intEnv("BENCH_PULLS", 3), 20);
+const TRUST_ROUNDS = Math.min(intEnv("BENCH_TRUST_ROUNDS", 2), 10);
+const PG_PORT = intEnv("BENCH_PG_PORT", 55432);
+const WITH_PGLITE = process.env.BENCH_PGLITE !== "0";
+const KEEP = process.env.BENCH_KEEP === "1";
+/** The whole bench, start to stop; past it, everything is stopped and the run fails. */
+const OVERALL_TIMEOUT_MS = 20 * 60 * 1000;
+/** One blob transfer; distribution moves 256 MiB in under 2 s here. */
+const TRANSFER_TIMEOUT_MS = 120_000;
+const CLI_TIMEOUT_MS = 120_000;
+const GOALS = { push: 1, pull: 1, manifest: 3, enforcementOverhead: 0.15 } as const;
+const CORES = cpus().length;
+
+const OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json";
+// What docker sends: distribution serves an OCI manifest only to a client that says it accepts one.
+const MANIFEST_ACCEPT = [
+  OCI_MANIFEST,
+  "application/vnd.oci.image.index.v1+json",
+  "application/vnd.docker.distribution.manifest.v2+json",
+  "application/vnd.docker.distribution.manifest.list.v2+json",
+].join(", ");
+
+function findRepo(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    const pkg = join(dir, "package.json");
+    if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, "utf8")) as { name?: string }).name === "trustdock")
+      return dir;
+    dir = dirname(dir);
+  }
+  throw new Error("cannot find the trustdock repository above this script");
+}
+const REPO = findRepo();
+const PEERS = resolve(REPO, "..", "shared", "peers");
+const MAIN = join(REPO, "dist", "cli", "main.js");
+const RESULTS = join(REPO, "test", "bench", "results", "registry-latest.json");
+
+// ---------------------------------------------------------------- cleanup
+
+const cleanups: Array<{ what: string; fn: () => Promise<void> }> = [];
+const errors: string[] = [];
+let cleaningUp: Promise<void> | undefined;
+
+function onCleanup(what: string, fn: () => Promise<void>): void {
+  cleanups.push({ what, fn });
+}
+
+function cleanup(): Promise<void> {
+  cleaningUp ??= (async () => {
+    killRunning(); // an interrupted wrk or curl
+    for (const { what, fn } of cleanups.reverse()) {
+      try {
+        await fn();
+      } catch (err) {
+        console.error(`cleanup (${what}) failed: ${(err as Error).message}`);
+      }
+    }
+  })();
+  return cleaningUp;
+}
+
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.on(signal, () => {
+    console.error(`\n${signal}: stopping what the bench started`);
+    void cleanup().finally(() => process.exit(130));
+  });
+}
+
+const log = (msg: string) => console.log(`[bench] ${msg}`);
+
+// ---------------------------------------------------------------- PostgreSQL
+
+async function startPostgres(): Promise<string> {
+  const ready = await run("pg_isready", ["-h", "127.0.0.1", "-p", String(PG_PORT)], { timeoutMs: 10_000 });
+  const wasRunning = ready.code === 0;
+  const r = await runOk(join(PEERS, "postgres-up.sh"), [String(PG_PORT)], { timeoutMs: 120_000 });
+  const url = r.stdout.trim().split("\n").pop() ?? "";
+  if (!url.startsWith("postgres://")) throw new Error(`postgres-up.sh printed no URL: ${r.stdout}`);
+  if (!wasRunning) {
+    log(`started PostgreSQL at ${url}; it will be stopped at the end`);
+    onCleanup("stop PostgreSQL", async () => {
+      // The same binaries and data folder postgres-up.sh uses (its defaults for this port).
+      const script = `BIN=$(dirname "$(command -v initdb 2>/dev/null || echo /usr/lib/postgresql/15/bin/initdb)"); su postgres -c "$BIN/pg_ctl -D /tmp/pg-${PG_PORT}/data -m fast -w stop"`;
+      await run("bash", ["-c", script], { timeoutMs: 60_000 });
+    });
+  } else {
+    log(`PostgreSQL was already running at ${url}; it stays running`);
+  }
+  return url;
+}
+
+async function psql(url: string, sql: string): Promise<string> {
+  return (
+    await runOk("psql", [url, "-v", "ON_ERROR_STOP=1", "-qtAc", sql], { timeoutMs: 60_000 })
+  ).stdout.trim();
+}
+
+// ---------------------------------------------------------------- distribution (the anchor)
+
+async function startDistribution(work: string): Promise<{ url: string; pid: number }> {
+  const port = await freePort();
+  const dir = join(work, "distribution");
+  let pgid = 0;
+  // Its own process group: the docker-registry the script leaves running is that group's.
+  const r = await run(
+    join(PEERS, "registry-anchor-up.sh"),
+    [String(port), dir],
+    { timeoutMs: 60_000, detached: true },
+    (pid) => {
+      pgid = pid;
+    },
+  );
+  if (pgid) onCleanup("stop distribution", () => stopGroup(pgid));
+  if (r.code !== 0) throw new Error(`registry-anchor-up.sh failed:\n${tail(r.stdout)}\n${tail(r.stderr)}`);
+  const hostPort = r.stdout.trim().split("\n").pop() ?? "";
+  const pid = groupMembers(pgid).find((p) => comm(p) === "docker-registry");
+  if (!pid) throw new Error(`the distribution registry at ${hostPort} was not started by this bench`);
+  return { url: `http://${hostPort}`, pid };
+}
+
+function comm(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, "utf8").trim();
+  } catch {
+    return "";
+  }
+}
+
+// ---------------------------------------------------------------- Trustdock
+
+interface Trustdock {
+  url: string;
+  hostPort: string;
+  ca: string;
+  caFile: string;
+  password: string;
+  child: ChildProcess;
+  pid: number;
+  logFile: string;
+}
+
+/** `trustdock up` on PostgreSQL (a fresh database) or, with no URL, on embedded PGlite. */
+async function startTrustdock(label: string, pgUrl: string | undefined, work: string): Promise<Trustdock> {
+  if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run npm run build first`);
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  delete env.TRUSTDOCK_DATABASE_URL;
+  if (pgUrl) {
+    const base = pgUrl.slice(0, pgUrl.lastIndexOf("/"));
+    await psql(pgUrl, "DROP DATABASE IF EXISTS trustdock_registry_bench WITH (FORCE)");
+    await psql(pgUrl, "CREATE DATABASE trustdock_registry_bench");
+    env.TRUSTDOCK_DATABASE_URL = `${base}/trustdock_registry_bench`;
+  }
+  const dataDir = join(work, `${label}-data`);
+  const port = await freePort();
+  let signerPort = await freePort();
+  for (let i = 0; i < 10 && signerPort === port; i++) signerPort = await freePort();
+  const hostPort = `127.0.0.1:${port}`;
+  const password = randomBytes(18).toString("base64url");
+  const logFile = join(work, `${label}.log`);
+  const out = openSync(logFile, "a");
+  const child = spawn(process.execPath, [MAIN, "up"], {
+    env: {
+      ...env,
+      TRUSTDOCK_DATA_DIR: dataDir,
+      TRUSTDOCK_ADDR: hostPort,
+      TRUSTDOCK_SIGNER_ADDR: `127.0.0.1:${signerPort}`,
+      TRUSTDOCK_ADMIN_PASSWORD: password,
+    },
+    stdio: ["ignore", out, out],
+    detached: true,
+  });
+  const pid = child.pid;
+  if (pid === undefined) throw new Error(`could not start ${label}`);
+  // Its process group is its own: `up` and the signer it supervises.
+  onCleanup(`stop ${label}`, () => stopGroup(pid));
+  const caFile = join(dataDir, "tls", "ca.crt");
+  const url = `https://${hostPort}`;
+  const up = await waitFor(async () => {
+    if (!isAlive(pid)) return true; // no use waiting: reported below
+    if (!existsSync(caFile)) return false;
+    const r = await get(`${url}/v2/`, { ca: readFileSync(caFile, "utf8"), timeoutMs: 2000 });
+    return r.status === 401 || r.status === 200;
+  }, 90_000);
+  if (!up || !isAlive(pid))
+    throw new Error(
+      `${label} did not come up at ${url}; log ${logFile}:\n${tail(readFileSync(logFile, "utf8"))}`,
+    );
+  return { url, hostPort, ca: readFileSync(caFile, "utf8"), caFile, password, child, pid, logFile };
+}
+
+const basic = (td: Trustdock) => `Basic ${Buffer.from(`admin:${td.password}`).toString("base64")}`;
+
+// ---------------------------------------------------------------- the sides
+
+type SideName = "distribution" | "trustdock-pg" | "trustdock-pglite";
+
+interface Side {
+  name: SideName;
+  url: string;
+  pid: number;
+  /** The repository the side's manifests and blobs go to. */
+  repository: string;
+  ca?: string;
+  caFile?: string;
+  trustdock?: Trustdock;
+  /** Headers every request carries: the token, got once per phase and reused (as docker does). */
+  auth: Record<string, string>;
+  refreshAuth(): Promise<void>;
+}
+
+async function tokenFor(td: Trustdock, repository: string): Promise<string> {
+  const scope = encodeURIComponent(`repository:${repository}:pull,push`);
+  const r = await get(`${td.url}/service/token?service=trustdock&scope=${scope}`, {
+    ca: td.ca,
+    headers: { Authorization: basic(td) },
+  });
+  if (r.status !== 200) throw new Error(`token request answered ${r.status}: ${r.body.slice(0, 200)}`);
+  const token = (JSON.parse(r.body) as { token?: string }).token;
+  if (!token) throw new Error("token response has no token");
+  return token;
+}
+
+function trustdockSide(name: SideName, td: Trustdock, repository: string): Side {
+  const side: Side = {
+    name,
+    url: td.url,
+    pid: td.pid,
+    repository,
+    ca: td.ca,
+    caFile: td.caFile,
+    trustdock: td,
+    auth: {},
+    refreshAuth: async () => {
+      side.auth = { Authorization: `Bearer ${await tokenFor(td, repository)}` };
+    },
+  };
+  return side;
+}
+
+/** `sides` started at `offset`: who goes first changes, so drift on the machine hurts all sides alike. */
+function rotate<T>(sides: readonly T[], offset: number): T[] {
+  const k = offset % sides.length;
+  return [...sides.slice(k), ...sides.slice(0, k)];
+}
+
+/** A request that must answer `expected`. */
+async function must(
+  side: Side,
+  method: string,
+  path: string,
+  expected: number,
+  opts: { headers?: Record<string, string>; body?: Uint8Array } = {},
+) {
+  const r = await send(method, `${side.url}${path}`, {
+    headers: { ...side.auth, ...(opts.headers ?? {}) },
+    ...(opts.body ? { body: opts.body } : {}),
+    ...(side.ca ? { ca: side.ca } : {}),
+  });
+  if (r.status !== expected)
+    throw new Error(
+      `${side.name}: ${method} ${path} answered ${r.status}, not ${expected}: ${r.body.slice(0, 300)}`,
+    );
+  return r;
+}
+
+/** The upload URL a POST answered, absolute, ready for `digest=` to be added. */
+function uploadUrl(side: Side, location: string | undefined): string {
+  if (!location) throw new Error(`${side.name}: upload POST answered no Location`);
+  const absolute = new URL(location, side.url).toString();
+  return absolute + (absolute.includes("?") ? "&" : "?");
+}
+
+/** A small blob pushed with POST + PUT; its descriptor. */
+async function pushSmallBlob(side: Side, bytes: Uint8Array, mediaType: string) {
+  const digest = `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
+  const post = await must(side, "POST", `/v2/${side.repository}/blobs/uploads/`, 202);
+  const put = `${uploadUrl(side, post.headers.location as string | undefined)}digest=${encodeURIComponent(digest)}`;
+  await must(side, "PUT", put.slice(side.url.length), 201, {
+    headers: { "Content-Type": "application/octet-stream" },
+    body: bytes,
+  });
+  return { mediaType, digest, size: bytes.byteLength };
+}
+
+// ---------------------------------------------------------------- blobs
+
+interface BigBlob {
+  file: string;
+  digest: string;
+  size: number;
+}
+
+/** A fresh random blob each round, so every push is of a blob neither registry has seen. */
+async function writeBlob(file: string): Promise<BigBlob> {
+  const hash = createHash("sha256");
+  const out = createWriteStream(file);
+  const chunk = 4 * 1024 * 1024;
+  for (let i = 0; i < (BLOB_MIB * 1024 * 1024) / chunk; i++) {
+    const bytes = randomBytes(chunk);
+    hash.update(bytes);
+    if (!out.write(bytes)) await new Promise<void>((r) => out.once("drain", () => r()));
+  }
+  await new Promise<void>((ok, fail) => {
+    out.once("error", fail);
+    out.end(ok);
+  });
+  return { file, digest: `sha256:${hash.digest("hex")}`, size: BLOB_MIB * 1024 * 1024 };
+}
+
+function curlArgs(side: Side): string[] {
+  const args = ["-sS", "--max-time", String(TRANSFER_TIMEOUT_MS / 1000)];
+  if (side.caFile) args.push("--cacert", side.caFile);
+  for (const [name, value] of Object.entries(side.auth)) args.push("-H", `${name}: ${value}`);
+  return args;
+}
+
+/** Monolithic upload: POST, then one PUT streaming the file (curl -T) with the digest. Wall time, ms. */
+async function pushBlob(side: Side, blob: BigBlob): Promise<number> {
+  const started = performance.now();
+  const post = await runOk(
+    "curl",
+    [
+      ...curlArgs(side),
+      "-X",
+      "POST",
+      "-o",
+      "/dev/null",
+      "-D",
+      "-",
+      `${side.url}/v2/${side.repository}/blobs/uploads/`,
+    ],
+    { timeoutMs: TRANSFER_TIMEOUT_MS },
+  );
+  const location = /^location:\s*(\S+)/im.exec(post.stdout)?.[1];
+  const put = await runOk(
+    "curl",
+    [
+      ...curlArgs(side),
+      "-H",
+      "Expect:", // no 100-continue round trip, for either side
+      "-H",
+      "Content-Type: application/octet-stream",
+      "-T",
+      blob.file,
+      "-o",
+      "/dev/null",
+      "-w",
+      "%{http_code}",
+      `${uploadUrl(side, location)}digest=${encodeURIComponent(blob.digest)}`,
+    ],
+    { timeoutMs: TRANSFER_TIMEOUT_MS },
+  );
+  const ms = performance.now() - started;
+  if (put.stdout.trim() !== "201") throw new Error(`${side.name}: blob PUT answered ${put.stdout.trim()}`);
+  return ms;
+}
+
+/** A GET of the whole blob into /dev/null. Wall time, ms. */
+async function pullBlob(side: Side, blob: BigBlob): Promise<number> {
+  const r = await runOk(
+    "curl",
+    [
+      ...curlArgs(side),
+      "-o",
+      "/dev/null",
+      "-w",
+      "%{http_code} %{size_download}",
+      `${side.url}/v2/${side.repository}/blobs/${blob.digest}`,
+    ],
+    { timeoutMs: TRANSFER_TIMEOUT_MS },
+  );
+  if (r.stdout.trim() !== `200 ${blob.size}`)
+    throw new Error(`${side.name}: blob GET answered "${r.stdout.trim()}", not 200 with ${blob.size} bytes`);
+  return r.ms;
+}
+
+/** Outside the timings: the pulled bytes are the pushed ones. */
+async function verifyPull(side: Side, blob: BigBlob): Promise<void> {
+  const curl = [...curlArgs(side), `${side.url}/v2/${side.repository}/blobs/${blob.digest}`]
+    .map((a) => `'${a.replace(/'/g, "'\\''")}'`)
+    .join(" ");
+  const r = await runOk("bash", ["-c", `set -o pipefail; curl ${curl} | sha256sum`], {
+    timeoutMs: TRANSFER_TIMEOUT_MS,
+  });
+  if (`sha256:${r.stdout.split(" ")[0]}` !== blob.digest)
+    throw new Error(`${side.name}: the pulled blob's digest is not ${blob.digest}`);
+}
+
+const median = (values: readonly number[]) => {
+  const s = [...values].sort((a, b) => a - b);
+  if (s.length === 0) return Number.NaN;
+  const mid = s.length >> 1;
+  return s.length % 2 ? (s[mid] ?? Number.NaN) : ((s[mid - 1] ?? 0) + (s[mid] ?? 0)) / 2;
+};
+
+async function measureBlobs(sides: readonly Side[], work: string) {
+  const push: Record<string, number[]> = {};
+  const pull: Record<string, number[]> = {};
+  for (const side of sides) {
+    push[side.name] = [];
+    pull[side.name] = [];
+  }
+  for (let round = 0; round < BLOB_ROUNDS; round++) {
+    const blob = await writeBlob(join(work, "blob.bin"));
+    for (const side of rotate(sides, round)) {
+      await side.refreshAuth();
+      push[side.name]?.push(await pushBlob(side, blob));
+      await verifyPull(side, blob);
+    }
+    for (let i = 0; i < PULLS; i++)
+      for (const side of rotate(sides, round + i)) pull[side.name]?.push(await pullBlob(side, blob));
+    log(
+      `blob round ${round + 1}/${BLOB_ROUNDS}: ${sides
+        .map((s) => `${s.name} push ${(push[s.name]?.at(-1) ?? 0).toFixed(0)} ms`)
+        .join(", ")}`,
+    );
+  }
+  rmSync(join(work, "blob.bin"), { force: true });
+  return { push, pull };
+}
+
+// ---------------------------------------------------------------- manifests
+
+interface PushedManifest {
+  tag: string;
+  digest: string;
+  bytes: Buffer;
+}
+
+/** An image manifest with a config and three small layers, as a `docker push` of a small image makes. */
+async function pushImage(
+  side: Side,
+  tag: string,
+  layerMediaType = "application/vnd.oci.image.layer.v1.tar+gzip",
+) {
+  const config = Buffer.from(
+    JSON.stringify({ architecture: "amd64", os: "linux", created: new Date().toISOString(), tag }),
+  );
+  const layers = [];
+  for (let i = 0; i < 3; i++) layers.push(await pushSmallBlob(side, randomBytes(1024 + i), layerMediaType));
+  const manifest = {
+    schemaVersion: 2,
+    mediaType: OCI_MANIFEST,
+    config: await pushSmallBlob(side, config, "application/vnd.oci.image.config.v1+json"),
+    layers,
+    annotations: { "org.opencontainers.image.created": new Date().toISOString() },
+  };
+  const bytes = Buffer.from(JSON.stringify(manifest));
+  const r = await must(side, "PUT", `/v2/${side.repository}/manifests/${tag}`, 201, {
+    headers: { "Content-Type": OCI_MANIFEST },
+    body: bytes,
+  });
+  const digest = `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
+  if (r.headers["docker-content-digest"] !== digest)
+    throw new Error(
+      `${side.name}: manifest PUT answered digest ${r.headers["docker-content-digest"]}, not ${digest}`,
+    );
+  return { tag, digest, bytes } satisfies PushedManifest;
+}
+
+async function checkManifest(side: Side, m: PushedManifest, when: string): Promise<void> {
+  const r = await must(side, "GET", `/v2/${side.repository}/manifests/${m.tag}`, 200, {
+    headers: { Accept: MANIFEST_ACCEPT },
+  });
+  if (r.body !== m.bytes.toString("utf8") || r.headers["docker-content-digest"] !== m.digest)
+    throw new Error(`${side.name} ${when}: GET manifests/${m.tag} served other bytes than were pushed`);
+}
+
+interface ManifestRun {
+  side: SideName;
+  what: string;
+  wrk: WrkResult;
+  cpu: CpuUse;
+}
+
+async function measureManifest(
+  side: Side,
+  m: PushedManifest,
+  what: string,
+  script: string,
+  groups: Parameters<typeof cpuBetween>[2],
+): Promise<ManifestRun> {
+  await side.refreshAuth();
+  await checkManifest(side, m, `${what}, before the run`);
+  const opts = {
+    url: `${side.url}/v2/${side.repository}/manifests/${m.tag}`,
+    script,
+    threads: THREADS,
+    connections: CONNECTIONS,
+    headers: { ...side.auth, Accept: MANIFEST_ACCEPT },
+  };
+  const warm = await runWrk({ ...opts, durationS: WARMUP_S });
+  if (warm.non200 > 0) errors.push(`${side.name} ${what} warm-up: ${warm.non200} non-200 responses`);
+  const before = cpuSnapshot();
+  const wrk = await runWrk({ ...opts, durationS: DURATION_S });
+  const cpu = cpuBetween(before, cpuSnapshot(), groups);
+  await checkManifest(side, m, `${what}, after the run`);
+  const e = wrk.socketErrors;
+  if (wrk.non200 > 0) errors.push(`${side.name} ${what}: ${wrk.non200} non-200 responses`);
+  if (e.connect + e.read + e.write + e.timeout > 0)
+    errors.push(`${side.name} ${what}: socket errors ${JSON.stringify(e)}`);
+  const g = cpu.byGroupPctOfCore;
+  log(
+    `${side.name.padEnd(17)} ${what.padEnd(26)} ${wrk.rps.toFixed(0).padStart(6)} req/s  p50 ${wrk.latencyMs.p50.toFixed(2)} ms  p99 ${wrk.latencyMs.p99.toFixed(2)} ms  ` +
+      `machine ${cpu.machineBusyPct}% busy (server ${g.server}%, postgres ${g.postgres}%, others ${g.others}%)`,
+  );
+  return { side: side.name, what, wrk, cpu };
+}
+
+// ---------------------------------------------------------------- content trust
+
+/** Signs `m` in the project's Notary trust data the way `DOCKER_CONTENT_TRUST=1 docker push` does. */
+async function signWithNotary(side: Side, m: PushedManifest, work: string): Promise<void> {
+  const td = side.trustdock;
+  if (!td) throw new Error("only Trustdock has a trust API");
+  const gun = `${td.hostPort}/${side.repository}`;
+  const args = ["-s", td.url, "-d", join(work, `notary-${side.name}`), "--tlscacert", td.caFile];
+  const env = {
+    ...process.env,
+    NOTARY_ROOT_PASSPHRASE: "bench-root-passphrase",
+    NOTARY_TARGETS_PASSPHRASE: "bench-targets-passphrase",
+    NOTARY_SNAPSHOT_PASSPHRASE: "bench-snapshot-passphrase",
+    NOTARY_AUTH: Buffer.from(`admin:${td.password}`).toString("base64"),
+  };
+  const manifestFile = join(work, `manifest-${side.name}.json`);
+  writeFileSync(manifestFile, m.bytes);
+  await runOk("notary", [...args, "init", gun, "-p"], { env, timeoutMs: CLI_TIMEOUT_MS });
+  await runOk("notary", [...args, "add", gun, m.tag, manifestFile, "-p"], { env, timeoutMs: CLI_TIMEOUT_MS });
+}
+
+async function setContentTrust(side: Side, notary: boolean, cosign: boolean): Promise<void> {
+  const td = side.trustdock;
+  if (!td) throw new Error("only Trustdock has projects");
+  const body = Buffer.from(
+    JSON.stringify({
+      metadata: { enable_content_trust: String(notary), enable_content_trust_cosign: String(cosign) },
+    }),
+  );
+  const r = await send("PUT", `${td.url}/api/v2.0/projects/library`, {
+    ca: td.ca,
+    headers: { Authorization: basic(td), "Content-Type": "application/json" },
+    body,
+  });
+  if (r.status !== 200)
+    throw new Error(`${side.name}: project update answered ${r.status}: ${r.body.slice(0, 200)}`);
+}
+
+/** Enforcement is really on: the signed image is served, an unsigned one refused with 412. */
+async function checkEnforced(side: Side, signed: PushedManifest, unsigned: PushedManifest, what: string) {
+  // Other processes learn of the change through NOTIFY: give it a moment, bounded.
+  const refused = await waitFor(async () => {
+    const r = await send("GET", `${side.url}/v2/${side.repository}/manifests/${unsigned.tag}`, {
+      headers: { ...side.auth, Accept: MANIFEST_ACCEPT },
+      ...(side.ca ? { ca: side.ca } : {}),
+    });
+    return r.status === 412;
+  }, 5000);
+  if (!refused) throw new Error(`${side.name}: with ${what} on, the unsigned image is still served`);
+  await checkManifest(side, signed, `${what} on`);
+}
+
+/** A cosign signature of `m` as cosign stores it: a `sha256-<hex>.sig` manifest of simple-signing layers. */
+async function pushCosignSignature(side: Side, m: PushedManifest): Promise<void> {
+  await pushImage(
+    side,
+    `${m.digest.replace(":", "-")}.sig`,
+    "application/vnd.dev.cosign.simplesigning.v1+json",
+  );
+}
+
+// ---------------------------------------------------------------- report
+
+interface Line {
+  what: string;
+  distribution: number;
+  trustdock: number;
+  unit: string;
+  ratio: number;
+  goal: string;
+  met: boolean | undefined;
+}
+
+const fmt = (n: number, unit: string) =>
+  !Number.isFinite(n) ? "n/a" : unit === "req/s" ? n.toFixed(0) : n.toFixed(unit === "ms" ? 0 : 2);
+
+function table(title: string, column: string, lines: readonly Line[]): string[] {
+  const out = [
+    "",
+    title,
+    "",
+    `${"".padEnd(40)}${column.padStart(16)}${"Trustdock".padStart(12)}${"ratio".padStart(9)}   goal`,
+  ];
+  for (const l of lines)
+    out.push(
+      `${`${l.what} (${l.unit})`.padEnd(40)}${fmt(l.distribution, l.unit).padStart(16)}${fmt(l.trustdock, l.unit).padStart(12)}${`${Number.isFinite(l.ratio) ? l.ratio.toFixed(2) : "n/a"}x`.padStart(9)}   ${l.goal}${l.met === undefined ? "" : l.met ? "  goal met" : "  goal missed"}`,
+    );
+  return out;
+}
+
+async function backgroundLoad(groups: Parameters<typeof cpuBetween>[2]): Promise<CpuUse> {
+  const before = cpuSnapshot();
+  await sleep(2000);
+  const background = cpuBetween(before, cpuSnapshot(), groups);
+  log(
+    `background load: machine ${background.machineBusyPct}% busy` +
+      ` (${background.lastGroupTop.map((t) => `${t.comm} ${t.pct}%`).join(", ") || "nothing else"})`,
+  );
+  if (background.machineBusyPct > 20)
+    log(
+      "warning: the machine is busy with other work; figures will be slower and noisier than on a quiet one",
+    );
+  return background;
+}
+
+// ---------------------------------------------------------------- main
+
+async function main(): Promise<number> {
+  const started = new Date();
+  const work = mkdtempSync(join(tmpdir(), "registry-bench-"));
+  onCleanup("remove temporary folder", async () => {
+    if (KEEP || errors.length > 0) log(`kept ${work} (logs, data)`);
+    else rmSync(work, { recursive: true, force: true });
+  });
+  const repository = `library/bench-${started.getTime().toString(36)}${randomBytes(2).toString("hex")}`;
+
+  const pgUrl = await startPostgres();
+  const distribution = await startDistribution(work);
+  log(`distribution at ${distribution.url} (pid ${distribution.pid})`);
+  const tdPg = await startTrustdock("trustdock-pg", pgUrl, work);
+  log(`Trustdock on PostgreSQL at ${tdPg.url} (pid ${tdPg.pid}), log ${tdPg.logFile}`);
+  const tdLite = WITH_PGLITE ? await startTrustdock("trustdock-pglite", undefined, work) : undefined;
+  if (tdLite) log(`Trustdock on PGlite at ${tdLite.url} (pid ${tdLite.pid}), log ${tdLite.logFile}`);
+
+  const distSide: Side = {
+    name: "distribution",
+    url: distribution.url,
+    pid: distribution.pid,
+    repository,
+    auth: {},
+    refreshAuth: async () => {},
+  };
+  const tdSides = [trustdockSide("trustdock-pg", tdPg, repository)];
+  if (tdLite) tdSides.push(trustdockSide("trustdock-pglite", tdLite, repository));
+  const sides = [distSide, ...tdSides];
+
+  const groupsFor = (side: Side): Parameters<typeof cpuBetween>[2] => ({
+    server: (s) => s.pid === side.pid,
+    postgres: (s) => s.comm === "postgres",
+    others: () => true,
+  });
+  const background = await backgroundLoad(groupsFor(distSide));
+
+  // 1. blobs
+  log(
+    `blobs: ${BLOB_ROUNDS} rounds of a fresh ${BLOB_MIB} MiB blob, pushed once and pulled ${PULLS} times on each side`,
+  );
+  const blobs = await measureBlobs(sides, work);
+
+  // 2. manifest GET by tag
+  const script = writeWrkScript(work);
+  const images = new Map<SideName, PushedManifest>();
+  for (const side of sides) {
+    await side.refreshAuth();
+    images.set(side.name, await pushImage(side, "latest"));
+  }
+  const manifestRuns: ManifestRun[] = [];
+  for (let round = 0; round < TRUST_ROUNDS; round++)
+    for (const side of rotate(sides, round))
+      manifestRuns.push(
+        await measureManifest(
+          side,
+          images.get(side.name) as PushedManifest,
+          "manifest GET by tag",
+          script,
+          groupsFor(side),
+        ),
+      );
+
+  // 3. content trust on Trustdock: enforcement off vs on, taking turns
+  const trustRuns: ManifestRun[] = [];
+  for (const side of tdSides) {
+    await side.refreshAuth();
+    const signed = images.get(side.name) as PushedManifest;
+    const unsigned = await pushImage(side, "unsigned");
+    await signWithNotary(side, signed, work);
+    await pushCosignSignature(side, signed);
+    for (let round = 0; round < TRUST_ROUNDS; round++) {
+      await setContentTrust(side, false, false);
+      await sleep(200);
+      trustRuns.push(await measureManifest(side, signed, "enforcement off", script, groupsFor(side)));
+      await setContentTrust(side, true, false);
+      await checkEnforced(side, signed, unsigned, "enable_content_trust");
+      trustRuns.push(await measureManifest(side, signed, "enable_content_trust", script, groupsFor(side)));
+      await setContentTrust(side, false, true);
+      await checkEnforced(side, signed, unsigned, "enable_content_trust_cosign");
+      trustRuns.push(
+        await measureManifest(side, signed, "enable_content_trust_cosign", script, groupsFor(side)),
+      );
+    }
+    await setContentTrust(side, false, false);
+  }
+
+  // 4. report
+  const rps = (runs: readonly ManifestRun[], side: SideName, what: string) =>
+    median(runs.filter((r) => r.side === side && r.what === what).map((r) => r.wrk.rps));
+  const lines: Record<string, Line[]> = {};
+  for (const side of tdSides) {
+    const d = (k: "push" | "pull") => median(blobs[k].distribution ?? []);
+    const t = (k: "push" | "pull") => median(blobs[k][side.name] ?? []);
+    const mib = BLOB_MIB;
+    const manifestD = rps(manifestRuns, "distribution", "manifest GET by tag");
+    const manifestT = rps(manifestRuns, side.name, "manifest GET by tag");
+    const off = rps(trustRuns, side.name, "enforcement off");
+    const on = rps(trustRuns, side.name, "enable_content_trust");
+    const cosign = rps(trustRuns, side.name, "enable_content_trust_cosign");
+    const overhead = (x: number) => off / x - 1;
+    lines[side.name] = [
+      {
+        what: `${mib} MiB blob push, median`,
+        distribution: d("push"),
+        trustdock: t("push"),
+        unit: "ms",
+        ratio: d("push") / t("push"),
+        goal: `>= ${GOALS.push}x`,
+        met: d("push") / t("push") >= GOALS.push,
+      },
+      {
+        what: `${mib} MiB blob pull, median`,
+        distribution: d("pull"),
+        trustdock: t("pull"),
+        unit: "ms",
+        ratio: d("pull") / t("pull"),
+        goal: `>= ${GOALS.pull}x`,
+        met: d("pull") / t("pull") >= GOALS.pull,
+      },
+      {
+        what: "manifest GET by tag",
+        distribution: manifestD,
+        trustdock: manifestT,
+        unit: "req/s",
+        ratio: manifestT / manifestD,
+        goal: `>= ${GOALS.manifest}x`,
+        met: manifestT / manifestD >= GOALS.manifest,
+      },
+      {
+        what: "  with enable_content_trust (Notary)",
+        distribution: manifestD,
+        trustdock: on,
+        unit: "req/s",
+        ratio: on / manifestD,
+        goal: `cost ${(overhead(on) * 100).toFixed(1)}% vs off (${off.toFixed(0)} req/s), <= ${GOALS.enforcementOverhead * 100}%`,
+        met: overhead(on) <= GOALS.enforcementOverhead,
+      },
+      {
+        what: "  with enable_content_trust_cosign",
+        distribution: manifestD,
+        trustdock: cosign,
+        unit: "req/s",
+        ratio: cosign / manifestD,
+        goal: `cost ${(overhead(cosign) * 100).toFixed(1)}% vs off, for context`,
+        met: undefined,
+      },
+    ];
+  }
+  const header =
+    `Trustdock vs CNCF distribution 2.8 (plain HTTP, filesystem, no auth, as registry-anchor-up.sh runs it); Trustdock over HTTPS with a bearer token.\n` +
+    `Blobs: ${BLOB_ROUNDS} fresh ${BLOB_MIB} MiB blobs, each pushed once (curl: POST, then PUT -T) and pulled ${PULLS} times (curl -o /dev/null) per side.\n` +
+    `Manifests: wrk -t${THREADS} -c${CONNECTIONS} -d${DURATION_S}s after ${WARMUP_S} s warm-up, ${TRUST_ROUNDS} runs each (median); ${CORES} cores shared by all.\n` +
+    `Background load before the runs: machine ${background.machineBusyPct}% busy.`;
+  console.log(
+    [
+      "",
+      header,
+      ...Object.entries(lines).flatMap(([name, l]) =>
+        table(
+          `Trustdock on ${name === "trustdock-pg" ? "PostgreSQL" : "PGlite (embedded)"}`,
+          "distribution",
+          l,
+        ),
+      ),
+      "",
+    ].join("\n"),
+  );
+
+  const result = {
+    startedAt: started.toISOString(),
+    finishedAt: new Date().toISOString(),
+    node: process.version,
+    cores: CORES,
+    loadAverageAtEnd: loadavg(),
+    settings: {
+      durationS: DURATION_S,
+      warmupS: WARMUP_S,
+      threads: THREADS,
+      connections: CONNECTIONS,
+      blobMiB: BLOB_MIB,
+      blobRounds: BLOB_ROUNDS,
+      pulls: PULLS,
+      trustRounds: TRUST_ROUNDS,
+    },
+    background,
+    lines,
+    blobMs: blobs,
+    manifestRuns,
+    trustRuns,
+    errors,
+  };
+  mkdirSync(dirname(RESULTS), { recursive: true });
+  writeFileSync(
+    RESULTS,
+    `${JSON.stringify(result, (_k, v) => (typeof v === "number" ? Math.round(v * 1000) / 1000 : v), 2)}\n`,
+  );
+  log(`results written to ${RESULTS}`);
+  if (errors.length > 0) {
+    console.error(`\n${errors.length} error(s):\n  ${errors.join("\n  ")}`);
+    return 1;
+  }
+  return 0;
+}
+
+const overall = setTimeout(() => {
+  console.error(`the bench ran past ${OVERALL_TIMEOUT_MS / 60000} minutes: stopping`);
+  void cleanup().finally(() => process.exit(2));
+}, OVERALL_TIMEOUT_MS);
+
+let code = 1;
+try {
+  code = await main();
+} catch (err) {
+  console.error(`bench failed: ${err instanceof Error ? err.message : String(err)}`);
+  errors.push(String(err));
+  code = 1;
+} finally {
+  await cleanup();
+  clearTimeout(overall);
+}
+process.exit(code);
