@@ -15,9 +15,11 @@ import { projectAccessControl } from "./projects/access-control.js";
 import { harborApi } from "./projects/api/plugin.js";
 import { projectsMigrations } from "./projects/migrations.js";
 import { ProjectStore } from "./projects/project-store.js";
+import { RegistryAuditTrail } from "./projects/registry-audit.js";
 import { catalogAuthorizer } from "./registry/catalog-access.js";
 import { replyRegistryError } from "./registry/errors.js";
 import { registryMigrations } from "./registry/migrations.js";
+import { pullStatsMigrations } from "./registry/pull-stats.js";
 import { registerRegistry } from "./registry/registry.js";
 import { RegistryStore } from "./registry/registry-store.js";
 import { leaveBodiesUnread } from "./registry/request-body.js";
@@ -47,6 +49,7 @@ export async function migrateServer(db: Db): Promise<void> {
   await migrate(db, "projects", projectsMigrations);
   await migrate(db, "trust", trustMigrations);
   await migrate(db, "registry", registryMigrations);
+  await migrate(db, "registry-pulls", pullStatsMigrations);
 }
 
 /** The HTTPS server: token service, `/v2/` ping, and the Notary trust API. Holds no state of its own. */
@@ -134,8 +137,10 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   );
   const signedDigests = new SignedDigestIndex(opts.db, metadataStore);
   await Promise.all([projectSettings.start(), signedDigests.start()]);
+  const auditTrail = new RegistryAuditTrail(opts.db, app.log);
+  auditTrail.start();
   app.addHook("onClose", async () => {
-    await Promise.all([projectSettings.stop(), signedDigests.stop()]);
+    await Promise.all([projectSettings.stop(), signedDigests.stop(), auditTrail.close()]);
   });
   await registerRegistry(router, {
     db: opts.db,
@@ -143,6 +148,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     authorize,
     authorizeCatalog: catalogAuthorizer(authenticate, challenge),
     pullPolicy: new ContentTrustPullPolicy(projectSettings, signedDigests, new RegistryStore(opts.db)),
+    events: auditTrail,
   });
   router.setNotFound(replyRegistryError);
   // Only /v2/ leaves bodies to its handlers (blobs stream to disk); other routes keep fastify's parsers.

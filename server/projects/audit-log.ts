@@ -8,6 +8,7 @@ import { SqlParams } from "./sql-params.js";
 export type AuditOperation = "create" | "update" | "delete" | "pull" | "push" | "admit" | "warn" | "deny";
 export type AuditResourceType =
   | "artifact"
+  | "tag"
   | "project"
   | "repository"
   | "robot"
@@ -20,13 +21,15 @@ export interface AuditEntry {
   readonly username: string;
   readonly operation: AuditOperation;
   readonly resourceType: AuditResourceType;
-  /** What it was done to, as Harbor shows it: `library/app:latest`, `library/app@sha256:...`, a project name. */
+  /** What it was done to, as Harbor shows it: `library/app:latest`, `library/app:sha256:...`, a project name. */
   readonly resource: string;
   /**
-   * The project it happened in, which decides which project admins see it. Left out for artifacts,
+   * The project it happened in, which decides which project admins see it. Left out for artifacts, tags,
    * repositories and projects, it is the resource's first path component.
    */
   readonly project?: string;
+  /** When it happened, if earlier than its recording (pulls are recorded in batches); default now. */
+  readonly at?: Date;
 }
 
 export interface AuditRecord {
@@ -49,7 +52,7 @@ interface AuditRow {
 
 function projectOf(entry: AuditEntry): string | null {
   if (entry.project !== undefined) return entry.project;
-  const pathOwner = ["artifact", "repository", "project"].includes(entry.resourceType);
+  const pathOwner = ["artifact", "tag", "repository", "project"].includes(entry.resourceType);
   return pathOwner ? (entry.resource.split("/")[0] ?? null) : null;
 }
 
@@ -58,10 +61,23 @@ export class AuditLog {
   constructor(private readonly db: Queryable) {}
 
   async record(entry: AuditEntry): Promise<void> {
+    await this.recordAll([entry]);
+  }
+
+  /** Records every entry in one statement. */
+  async recordAll(entries: readonly AuditEntry[]): Promise<void> {
+    if (entries.length === 0) return;
+    const params = new SqlParams();
+    const rows = entries.map(
+      (entry) =>
+        `(${params.add(entry.username)}, ${params.add(entry.operation)}, ${params.add(entry.resourceType)},
+          ${params.add(entry.resource)}, ${params.add(projectOf(entry))}, ${params.add(entry.at ?? null)}::timestamptz)`,
+    );
     await this.db.query(
-      `INSERT INTO audit_log (username, operation, resource_type, resource, project_name)
-       VALUES ($1, $2, $3, $4, $5)`,
-      [entry.username, entry.operation, entry.resourceType, entry.resource, projectOf(entry)],
+      `INSERT INTO audit_log (username, operation, resource_type, resource, project_name, op_time)
+       SELECT username, operation, resource_type, resource, project_name, coalesce(at, now())
+       FROM (VALUES ${rows.join(", ")}) AS entry (username, operation, resource_type, resource, project_name, at)`,
+      params.values,
     );
   }
 
