@@ -3,6 +3,7 @@ import { join } from "node:path";
 import type { Command } from "commander";
 import { buildServer } from "../../server/app.js";
 import { ensureAdmin } from "../../server/auth/ensure-admin.js";
+import { ensureTokenCertificate } from "../../server/auth/token-certificate.js";
 import { SignerClient } from "../../server/signer-client.js";
 import { openDatabase } from "../../server/storage/open.js";
 import { readServiceConfig, type ServiceConfig, splitAddr } from "../config.js";
@@ -41,6 +42,7 @@ export async function runServer(
     blobDir: join(config.dataDir, "blobs"),
   });
   const { generatedPassword } = await ensureAdmin(db, config.adminPassword);
+  await ensureTokenCertificate(db, join(config.tlsDir, "token.crt"));
   const { host, port } = splitAddr(config.addr);
   await app.listen({ host, port });
   const hostPort = port === 443 ? host : config.addr;

@@ -1,15 +1,11 @@
-import {
-  createHash,
-  createPrivateKey,
-  createPublicKey,
-  generateKeyPairSync,
-  type KeyObject,
-} from "node:crypto";
+import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from "node:crypto";
 import type { Queryable } from "../storage/db.js";
+import { selfSignedCertificate } from "../tls/certificate-authority.js";
+import { libtrustKeyId } from "./key-id.js";
 
 /** The ECDSA P-256 key every server process on one database signs and checks tokens with. */
 export interface SigningKey {
-  /** JWT `kid`: base64url SHA-256 of the public key's SubjectPublicKeyInfo, so a rotation can tell keys apart. */
+  /** JWT `kid`: the key's libtrust ID, which distribution and notary-server look tokens' keys up by. */
   readonly kid: string;
   readonly privateKey: KeyObject;
   readonly publicKey: KeyObject;
@@ -29,10 +25,7 @@ async function readKey(db: Queryable): Promise<SigningKey | undefined> {
   }
   const privateKey = createPrivateKey({ key: Buffer.from(row.private_key), format: "der", type: "pkcs8" });
   const publicKey = createPublicKey(privateKey);
-  const kid = createHash("sha256")
-    .update(publicKey.export({ format: "der", type: "spki" }))
-    .digest("base64url");
-  return { kid, privateKey, publicKey };
+  return { kid: libtrustKeyId(publicKey), privateKey, publicKey };
 }
 
 /** The stored key, created by whichever process gets there first; the others read the winner's. */
@@ -47,4 +40,13 @@ export async function loadSigningKey(db: Queryable): Promise<SigningKey> {
   const stored = await readKey(db);
   if (!stored) throw new Error("token signing key vanished right after it was stored");
   return stored;
+}
+
+/**
+ * The token key's certificate, for a registry or notary-server that should trust Trustdock's tokens
+ * (their `auth.token.rootcertbundle`). They take the key from it and match tokens by `kid`, so the
+ * certificate is self-signed and any process may make a fresh one.
+ */
+export function signingKeyCertificate(key: SigningKey): string {
+  return selfSignedCertificate("Trustdock token signer", key.privateKey, 3650);
 }

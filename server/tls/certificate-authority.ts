@@ -71,6 +71,27 @@ export function createCertificateAuthority(commonName: string): PemPair {
   return { certPem, keyPem: pkcs8Pem(privateKey) };
 }
 
+/**
+ * A certificate for a key that signs something other than TLS, e.g. the token signing key, for verifiers
+ * that take keys only as certificates (distribution's and notary-server's `rootcertbundle`).
+ */
+export function selfSignedCertificate(commonName: string, privateKey: KeyObject, days: number): string {
+  const publicKey = createPublicKey(privateKey);
+  const subject = nameOf(commonName);
+  return signCertificate({
+    subject,
+    issuer: subject,
+    publicKey,
+    issuerKey: privateKey,
+    days,
+    extensions: [
+      new x509.BasicConstraintsExtension(false, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+      new x509.SubjectKeyIdentifierExtension(keyIdentifier(publicKey)),
+    ],
+  });
+}
+
 export function issueCertificate(ca: PemPair, request: CertificateRequest): PemPair {
   const caCert = new x509.X509Certificate(ca.certPem);
   const caSki = caCert.getExtension(x509.SubjectKeyIdentifierExtension);
