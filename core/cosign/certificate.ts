@@ -71,12 +71,17 @@ export function verifyCertificateChain(leaf: X509Certificate, trust: Certificate
     const next = trust.intermediates?.find((c) => c.ca && issues(c, current) && !path.includes(c));
     if (!next)
       throw new CertificateError(
-        `the certificate chain does not lead to a given root (stuck at ${current.subject.replace(/\n/g, ", ")})`,
+        `the certificate chain does not lead to a given root (stuck at ${nameOf(current)})`,
       );
     path.push(next);
     current = next;
   }
   throw new CertificateError("the certificate chain is longer than 10");
+}
+
+/** Fulcio leaves have an empty subject: name them by their SAN, or at least by serial number. */
+function nameOf(cert: X509Certificate): string {
+  return cert.subject?.replace(/\n/g, ", ") || cert.subjectAltName || `serial ${cert.serialNumber}`;
 }
 
 function issues(issuer: X509Certificate, subject: X509Certificate): boolean {
@@ -88,7 +93,7 @@ function issues(issuer: X509Certificate, subject: X509Certificate): boolean {
 export function checkCertificateValidAt(cert: X509Certificate, at: Date): void {
   if (at < new Date(cert.validFrom) || at > new Date(cert.validTo))
     throw new CertificateError(
-      `certificate ${cert.subject.replace(/\n/g, ", ")} was not valid at ${at.toISOString()} (valid ${new Date(cert.validFrom).toISOString()} to ${new Date(cert.validTo).toISOString()})`,
+      `certificate ${nameOf(cert)} was not valid at ${at.toISOString()} (valid ${new Date(cert.validFrom).toISOString()} to ${new Date(cert.validTo).toISOString()})`,
     );
 }
 

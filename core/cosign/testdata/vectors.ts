@@ -1,0 +1,13 @@
+import { readFileSync } from "node:fs";
+
+/** Key files and ciphertexts made by cosign and go-securesystemslib (sources in key-vectors.json). */
+export const keyVectors = JSON.parse(
+  readFileSync(new URL("./key-vectors.json", import.meta.url), "utf8"),
+) as {
+  cosign_generate_key_pair: { private_key_pem: string; password: string; public_key_pem: string };
+  go_securesystemslib_vectors: {
+    passphrase: string;
+    sealed: { json: string; plaintext: string }[];
+    unsupported_params: string;
+  };
+};
