@@ -1,5 +1,8 @@
 import multipart from "@fastify/multipart";
 import Fastify, { type FastifyInstance, type FastifyRequest } from "fastify";
+import type { CosignVerifier } from "../core/admission/cosign.js";
+import { admissionMigrations } from "./admission/migrations.js";
+import { registerAdmission } from "./admission/plugin.js";
 import { allows } from "./auth/access.js";
 import { parseAuthorization } from "./auth/authorization-header.js";
 import { createAuthorizer } from "./auth/authorize.js";
@@ -42,6 +45,10 @@ export interface ServerOptions {
   clock?: () => Date;
   /** The registry's blob files and uploads (`<TRUSTDOCK_DATA_DIR>/blobs`). */
   blobDir: string;
+  /** The admission policy file; default TRUSTDOCK_ADMISSION_POLICY. */
+  admissionPolicyFile?: string;
+  /** Verifies cosign signatures for admission rules that require them; unset, such rules refuse. */
+  cosignVerifier?: CosignVerifier;
 }
 
 export async function migrateServer(db: Db): Promise<void> {
@@ -49,6 +56,7 @@ export async function migrateServer(db: Db): Promise<void> {
   await migrate(db, "projects", projectsMigrations);
   await migrate(db, "trust", trustMigrations);
   await migrate(db, "registry", registryMigrations);
+  await migrate(db, "admission", admissionMigrations);
   await migrate(db, "registry-pulls", pullStatsMigrations);
 }
 
@@ -149,6 +157,12 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     authorizeCatalog: catalogAuthorizer(authenticate, challenge),
     pullPolicy: new ContentTrustPullPolicy(projectSettings, signedDigests, new RegistryStore(opts.db)),
     events: auditTrail,
+  });
+  await registerAdmission(app, {
+    db: opts.db,
+    policyFile: opts.admissionPolicyFile ?? process.env.TRUSTDOCK_ADMISSION_POLICY,
+    ...(opts.cosignVerifier ? { cosign: opts.cosignVerifier } : {}),
+    ...(opts.clock ? { clock: opts.clock } : {}),
   });
   router.setNotFound(replyRegistryError);
   // Only /v2/ leaves bodies to its handlers (blobs stream to disk); other routes keep fastify's parsers.

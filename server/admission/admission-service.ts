@@ -1,0 +1,188 @@
+import {
+  describe,
+  fullName,
+  type ImageReference,
+  InvalidImageReferenceError,
+  parseImageReference,
+} from "../../core/admission/image-reference.js";
+import { type AdmissionPolicy, isExempt, type PolicyRule, ruleFor } from "../../core/admission/policy.js";
+import type { AdmissionAnswer, AdmissionRequest } from "../../core/admission/review.js";
+import {
+  aggregate,
+  type Decision,
+  type ImageFindings,
+  type ImageVerdict,
+  pinningPatch,
+} from "../../core/admission/verdict.js";
+import { type ContainerImage, isWorkloadKind, workloadImages } from "../../core/admission/workload.js";
+import type { AuditEntry } from "../projects/audit-log.js";
+import type { CheckResult, ImageChecker } from "./image-checker.js";
+
+export interface AdmissionServiceOptions {
+  /** The policy in force; asked once per review, so a changed file applies to the next one. */
+  policy: () => AdmissionPolicy;
+  checker: ImageChecker;
+  /** Where each decision is recorded (AuditLog.record); the CLI records nothing. */
+  record?: (entry: AuditEntry) => Promise<void>;
+}
+
+export interface AdmissionOutcome {
+  verdicts: ImageVerdict[];
+  answer: AdmissionAnswer;
+}
+
+interface CacheEntry {
+  result: Promise<CheckResult>;
+  expiresAt: number;
+}
+
+const MAX_CACHE_ENTRIES = 10_000;
+
+/**
+ * The admission decision for a workload: each image checked against the first rule that matches it,
+ * within the policy's deadline (an image not checked in time is refused), results cached for the
+ * policy's TTL, every decision recorded.
+ */
+export class AdmissionService {
+  private readonly cache = new Map<string, CacheEntry>();
+  private cachedFor: AdmissionPolicy | undefined;
+
+  constructor(private readonly opts: AdmissionServiceOptions) {}
+
+  async review(request: AdmissionRequest, opts: { pin: boolean }): Promise<AdmissionOutcome> {
+    if (
+      request.operation === "DELETE" ||
+      request.operation === "CONNECT" ||
+      !isWorkloadKind(request.kind.kind)
+    )
+      return { verdicts: [], answer: { allowed: true } };
+    const verdicts = await this.check(
+      workloadImages(request.kind.kind, request.object),
+      request.namespace ?? "",
+    );
+    await this.audit(request, verdicts);
+    const answer = aggregate(verdicts);
+    return {
+      verdicts,
+      answer: opts.pin && answer.allowed ? { ...answer, patch: pinningPatch(verdicts) } : answer,
+    };
+  }
+
+  /** The verdict for each of `images` in `namespace`: what the webhook and the CLI both decide on. */
+  async check(images: readonly ContainerImage[], namespace: string): Promise<ImageVerdict[]> {
+    const policy = this.opts.policy();
+    if (this.cachedFor !== policy) {
+      this.cache.clear();
+      this.cachedFor = policy;
+    }
+    if (isExempt(policy, namespace))
+      return images.map((image) => ({
+        ...image,
+        decision: "admit",
+        reasons: [`namespace ${namespace} is exempt`],
+      }));
+    const signal = AbortSignal.timeout(policy.deadlineMs);
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<CheckResult>((resolve) => {
+      const failures = [`not checked within the ${policy.deadlineMs} ms deadline`];
+      timer = setTimeout(() => resolve({ findings: { failures }, transient: true }), policy.deadlineMs);
+    });
+    const byImage = new Map<string, Promise<ImageVerdictParts>>();
+    for (const { image } of images) {
+      if (!byImage.has(image)) byImage.set(image, this.decide(image, namespace, policy, signal, deadline));
+    }
+    try {
+      return await Promise.all(
+        images.map(async (image) => ({
+          ...image,
+          ...(await (byImage.get(image.image) as Promise<ImageVerdictParts>)),
+        })),
+      );
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async decide(
+    image: string,
+    namespace: string,
+    policy: AdmissionPolicy,
+    signal: AbortSignal,
+    deadline: Promise<CheckResult>,
+  ): Promise<ImageVerdictParts> {
+    let ref: ImageReference;
+    try {
+      ref = parseImageReference(image);
+    } catch (err) {
+      if (err instanceof InvalidImageReferenceError) return { decision: "deny", reasons: [err.message] };
+      throw err;
+    }
+    const rule = ruleFor(policy, fullName(ref), namespace);
+    if (!rule) {
+      return policy.unmatched === "allow"
+        ? { decision: "admit", reasons: ["no policy rule matches it"] }
+        : { decision: "deny", reasons: [`no policy rule matches ${describe(ref)}`] };
+    }
+    const { findings } = await Promise.race([this.cached(ref, rule, policy, signal), deadline]);
+    return verdictParts(rule, findings);
+  }
+
+  private cached(
+    ref: ImageReference,
+    rule: PolicyRule,
+    policy: AdmissionPolicy,
+    signal: AbortSignal,
+  ): Promise<CheckResult> {
+    const key = `${policy.rules.indexOf(rule)} ${describe(ref)}`;
+    const hit = this.cache.get(key);
+    if (hit && hit.expiresAt > Date.now()) return hit.result;
+    const result = this.opts.checker.check(ref, rule, signal).catch(
+      (err: unknown): CheckResult => ({
+        findings: { failures: [`the check failed: ${(err as Error).message}`] },
+        transient: true,
+      }),
+    );
+    if (this.cache.size >= MAX_CACHE_ENTRIES) this.cache.clear();
+    this.cache.set(key, { result, expiresAt: Date.now() + policy.cacheTtlMs });
+    // A check that could not be made is not an answer to remember: the next review asks again.
+    void result.then((r) => r.transient && this.cache.get(key)?.result === result && this.cache.delete(key));
+    return result;
+  }
+
+  private async audit(request: AdmissionRequest, verdicts: readonly ImageVerdict[]): Promise<void> {
+    const record = this.opts.record;
+    if (!record) return;
+    const workload = `${request.namespace ?? ""}/${request.kind.kind}/${request.name ?? ""}`;
+    await Promise.all(
+      verdicts.map((v) =>
+        record({
+          username: request.userInfo.username || "anonymous",
+          operation: v.decision,
+          resourceType: "admission",
+          resource: `${v.pinned ?? v.image} in ${workload} (${v.reasons.join("; ")})`,
+        }),
+      ),
+    );
+  }
+}
+
+type ImageVerdictParts = Pick<ImageVerdict, "decision" | "reasons" | "rule" | "digest" | "pinned">;
+
+function verdictParts(rule: PolicyRule, findings: ImageFindings): ImageVerdictParts {
+  const decision: Decision =
+    findings.failures.length === 0 ? "admit" : rule.action === "warn" ? "warn" : "deny";
+  const reasons =
+    findings.failures.length > 0
+      ? findings.failures
+      : [
+          [rule.notary && "signed in Notary", rule.cosign && "signed by cosign"].filter(Boolean).join(", ") ||
+            "no verification required",
+        ];
+  return {
+    decision,
+    reasons,
+    rule: rule.name,
+    ...(findings.digest ? { digest: findings.digest } : {}),
+    ...(findings.pinned ? { pinned: findings.pinned } : {}),
+  };
+}

@@ -1,0 +1,35 @@
+import type { FastifyInstance } from "fastify";
+import type { CosignVerifier } from "../../core/admission/cosign.js";
+import { AuditLog } from "../projects/audit-log.js";
+import type { Db } from "../storage/db.js";
+import { AdmissionService } from "./admission-service.js";
+import { ImageChecker } from "./image-checker.js";
+import { WatchedPolicy } from "./policy-file.js";
+import { AdmissionRegistryClient } from "./registry-client.js";
+import { DatabaseRootPins } from "./root-pins.js";
+import { admissionRoutes } from "./routes.js";
+
+export interface AdmissionOptions {
+  db: Db;
+  /** TRUSTDOCK_ADMISSION_POLICY; without one every image must be signed in Notary. */
+  policyFile: string | undefined;
+  cosign?: CosignVerifier;
+  clock?: () => Date;
+}
+
+/** The admission webhooks on `app`, with their policy file, registry client, root pins and audit trail. */
+export async function registerAdmission(app: FastifyInstance, opts: AdmissionOptions): Promise<void> {
+  const policy = new WatchedPolicy(opts.policyFile, (err) =>
+    app.log.error(`admission policy not reloaded, the previous one stays in force: ${err.message}`),
+  );
+  const registries = new AdmissionRegistryClient((host) => policy.current().registries[host] ?? {});
+  const checker = new ImageChecker(registries, new DatabaseRootPins(opts.db), opts.cosign, opts.clock);
+  const audit = new AuditLog(opts.db);
+  const service = new AdmissionService({
+    policy: () => policy.current(),
+    checker,
+    record: (entry) => audit.record(entry),
+  });
+  app.addHook("onClose", async () => registries.close());
+  await app.register(admissionRoutes, { service });
+}
