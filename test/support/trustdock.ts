@@ -34,7 +34,7 @@ export interface TestTrustdock {
  * ports, embedded storage in a temporary folder or the PostgreSQL database at `databaseUrl`.
  */
 export async function startTestTrustdock(
-  opts: { databaseUrl?: string; clock?: () => Date } = {},
+  opts: { databaseUrl?: string; clock?: () => Date; admissionPolicyFile?: string } = {},
 ): Promise<TestTrustdock> {
   const dataDir = mkdtempSync(join(tmpdir(), "trustdock-test-"));
   const tls = ensureTlsMaterial(join(dataDir, "tls"), { hosts: ["127.0.0.1"] });
@@ -67,6 +67,7 @@ export async function startTestTrustdock(
     tls: { cert: pem(tls.serverCert), key: pem(tls.serverKey) },
     blobDir: join(dataDir, "blobs"),
     ...(opts.clock ? { clock: opts.clock } : {}),
+    ...(opts.admissionPolicyFile ? { admissionPolicyFile: opts.admissionPolicyFile } : {}),
   });
   await ensureAdmin(db, ADMIN_PASSWORD);
   await app.listen({ host: "127.0.0.1", port: 0 });
@@ -99,7 +100,7 @@ export async function startTestTrustdock(
  */
 export function trustdockForSuite(
   databases: DatabaseFactory,
-  opts: { clock?: () => Date } = {},
+  opts: { clock?: () => Date; admissionPolicyFile?: string } = {},
 ): { readonly td: TestTrustdock; beforeClose(cleanup: () => Promise<void>): void } {
   const cleanups: Array<() => Promise<void>> = [];
   const suite = {
