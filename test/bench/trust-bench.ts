@@ -18,7 +18,11 @@ import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, wri
 import { cpus, loadavg, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { createCertificateAuthority, issueCertificate } from "../../server/tls/certificate-authority.js";
+import {
+  createCertificateAuthority,
+  issueCertificate,
+  type PemPair,
+} from "../../server/tls/certificate-authority.js";
 import { get } from "./http.js";
 import {
   type CpuSnapshot,
@@ -74,7 +78,7 @@ function findRepo(): string {
   throw new Error("cannot find the trustdock repository above this script");
 }
 const REPO = findRepo();
-const PEERS = resolve(REPO, "..", "shared", "peers");
+const PEERS = join(process.env.TRUSTDOCK_SHARED ?? resolve(REPO, "..", "shared"), "peers");
 const MAIN = join(REPO, "dist", "cli", "main.js");
 const RESULTS = join(REPO, "test", "bench", "results", "trust-latest.json");
 
@@ -223,13 +227,19 @@ interface NotaryHttps {
 }
 
 /**
- * A second notary-server with the anchor's own configuration (its PostgreSQL database, its notary-signer)
+ * Another notary-server with the anchor's own configuration (its PostgreSQL database, its notary-signer)
  * but serving HTTPS, with an ECDSA P-256 certificate from Trustdock's CA module, the kind Trustdock serves.
+ * With `tokenAuth`, it also demands tokens from that realm, checked against that certificate: notary-server
+ * as Harbor deploys it, with Trustdock's token service in Harbor's place.
  */
-async function startNotaryHttps(anchor: Anchor, work: string): Promise<NotaryHttps> {
-  const dir = join(work, "notary-https");
+async function startNotaryHttps(
+  anchor: Anchor,
+  work: string,
+  opts: { name: string; ca?: PemPair; tokenAuth?: { realm: string; certFile: string } },
+): Promise<NotaryHttps> {
+  const dir = join(work, opts.name);
   mkdirSync(dir, { recursive: true });
-  const ca = createCertificateAuthority("bench notary-server CA");
+  const ca = opts.ca ?? createCertificateAuthority("bench notary-server CA");
   const leaf = issueCertificate(ca, {
     commonName: "localhost",
     dnsNames: ["localhost"],
@@ -246,6 +256,7 @@ async function startNotaryHttps(anchor: Anchor, work: string): Promise<NotaryHtt
   const hostPort = `127.0.0.1:${port}`;
   const config = JSON.parse(readFileSync(join(anchor.dir, "server.json"), "utf8")) as {
     server: Record<string, string>;
+    auth?: unknown;
   };
   config.server = {
     ...config.server,
@@ -253,6 +264,16 @@ async function startNotaryHttps(anchor: Anchor, work: string): Promise<NotaryHtt
     tls_cert_file: join(dir, "server.crt"),
     tls_key_file: join(dir, "server.key"),
   };
+  if (opts.tokenAuth)
+    config.auth = {
+      type: "token",
+      options: {
+        realm: opts.tokenAuth.realm,
+        service: "trustdock",
+        issuer: "trustdock",
+        rootcertbundle: opts.tokenAuth.certFile,
+      },
+    };
   const configFile = join(dir, "server.json");
   writeFileSync(configFile, JSON.stringify(config));
   const logFile = join(dir, "server.log");
@@ -295,6 +316,7 @@ interface Trustdock {
   hostPort: string;
   ca: string;
   caFile: string;
+  dataDir: string;
   password: string;
   child: ChildProcess;
   pid: number;
@@ -343,7 +365,7 @@ async function startTrustdock(pgUrl: string, work: string): Promise<Trustdock> {
     throw new Error(
       `Trustdock did not come up at ${url}; log ${logFile}:\n${tail(readFileSync(logFile, "utf8"))}`,
     );
-  return { url, hostPort, ca: readFileSync(caFile, "utf8"), caFile, password, child, pid, logFile };
+  return { url, hostPort, ca: readFileSync(caFile, "utf8"), caFile, dataDir, password, child, pid, logFile };
 }
 
 async function trustdockToken(td: Trustdock, gun: string): Promise<string> {
@@ -360,12 +382,13 @@ async function trustdockToken(td: Trustdock, gun: string): Promise<string> {
 
 // ---------------------------------------------------------------- the sides, as the benchmark sees them
 
-type SideName = "notary" | "notary-https" | "trustdock";
+type SideName = "notary" | "notary-https" | "notary-auth" | "trustdock";
 
 /** The CPU groups (see `groups` in main) that serve each side's requests; the first is its server. */
 const SERVER_GROUPS: Record<SideName, readonly string[]> = {
   notary: ["notary-server", "notary-signer"],
   "notary-https": ["notary-server-https", "notary-signer"],
+  "notary-auth": ["notary-server-auth", "notary-signer"],
   trustdock: ["trustdock-server", "trustdock-signer"],
 };
 
@@ -497,7 +520,12 @@ async function measurePublishes(
   sides: readonly Side[],
   targetFile: string,
 ): Promise<Record<SideName, number[]>> {
-  const times: Record<SideName, number[]> = { notary: [], "notary-https": [], trustdock: [] };
+  const times: Record<SideName, number[]> = {
+    notary: [],
+    "notary-https": [],
+    "notary-auth": [],
+    trustdock: [],
+  };
   for (let i = 0; i < PUBLISHES; i++) {
     const version = `v${i + 2}`; // v1 was published with the repository
     for (const side of rotate(sides, i)) {
@@ -648,11 +676,19 @@ async function main(): Promise<number> {
   const anchor = await startAnchor(pgUrl);
   log(`notary-server at ${anchor.url} (pid ${anchor.serverPid}, signer ${anchor.signerPid})`);
   // 2b. a second notary-server on the same storage and signer, over HTTPS
-  const notaryTls = await startNotaryHttps(anchor, work);
+  const notaryTls = await startNotaryHttps(anchor, work, { name: "notary-https" });
   log(`notary-server over HTTPS at ${notaryTls.url} (pid ${notaryTls.pid}), log ${notaryTls.logFile}`);
   // 3. Trustdock on it
   const td = await startTrustdock(pgUrl, work);
   log(`Trustdock at ${td.url} (pid ${td.pid}), log ${td.logFile}`);
+  // 3b. a third notary-server, over HTTPS with a certificate from Trustdock's CA, taking Trustdock's tokens
+  const tdTls = join(td.dataDir, "tls");
+  const notaryAuth = await startNotaryHttps(anchor, work, {
+    name: "notary-auth",
+    ca: { certPem: td.ca, keyPem: readFileSync(join(tdTls, "ca.key"), "utf8") },
+    tokenAuth: { realm: `${td.url}/service/token`, certFile: join(tdTls, "token.crt") },
+  });
+  log(`notary-server over HTTPS with Trustdock's tokens at ${notaryAuth.url} (pid ${notaryAuth.pid})`);
 
   // 4. one repository in each, made by the real notary CLI
   const passphrases = {
@@ -682,6 +718,23 @@ async function main(): Promise<number> {
     notaryArgs: ["-s", notaryTls.url, "-d", join(work, "cli-notary-https"), "--tlscacert", notaryTls.caFile],
     notaryEnv: { ...process.env, ...passphrases, NOTARY_AUTH: "" },
   };
+  const notaryAuthSide: Side = {
+    name: "notary-auth",
+    label: "notary-server HTTPS+auth",
+    url: notaryAuth.url,
+    gun: `${notaryAuth.hostPort}/library/bench-${suffix}`,
+    readHeaders: async () => ({
+      Authorization: `Bearer ${await trustdockToken(td, notaryAuthSide.gun)}`,
+    }),
+    ca: notaryAuth.ca,
+    pgSessions: () => pgSessions(pgUrl, "notary_anchor"),
+    notaryArgs: ["-s", notaryAuth.url, "-d", join(work, "cli-notary-auth"), "--tlscacert", td.caFile],
+    notaryEnv: {
+      ...process.env,
+      ...passphrases,
+      NOTARY_AUTH: Buffer.from(`admin:${td.password}`).toString("base64"),
+    },
+  };
   const tdSide: Side = {
     name: "trustdock",
     label: "Trustdock",
@@ -697,7 +750,7 @@ async function main(): Promise<number> {
       NOTARY_AUTH: Buffer.from(`admin:${td.password}`).toString("base64"),
     },
   };
-  const sides = [notarySide, notaryHttpsSide, tdSide] as const;
+  const sides = [notarySide, notaryHttpsSide, notaryAuthSide, tdSide] as const;
   const targetFile = join(work, "target.bin");
   writeFileSync(targetFile, randomBytes(1024));
   for (const side of sides) {
@@ -714,6 +767,7 @@ async function main(): Promise<number> {
     "trustdock-signer": (s) => s.ppid === td.pid,
     "notary-server": (s) => s.pid === anchor.serverPid,
     "notary-server-https": (s) => s.pid === notaryTls.pid,
+    "notary-server-auth": (s) => s.pid === notaryAuth.pid,
     "notary-signer": (s) => s.pid === anchor.signerPid,
     postgres: (s) => (pm ? s.pid === pm || s.ppid === pm : s.comm === "postgres"),
     others: () => true,
@@ -734,10 +788,12 @@ async function main(): Promise<number> {
   // 7. report
   const lines = compare("notary", reads, publish, true);
   const httpsLines = compare("notary-https", reads, publish, false);
+  const authLines = compare("notary-auth", reads, publish, false);
   const header =
     `Trustdock vs notary-server 0.7, all on PostgreSQL ${pgUrl.replace(/\/[^/]*$/, "")}; ` +
     `wrk -t${THREADS} -c${CONNECTIONS} -d${DURATION_S}s after a ${WARMUP_S} s warm-up; ${PUBLISHES} publishes each.\n` +
-    "Trustdock is read over HTTPS with a bearer token in both comparisons; notary-server needs no auth in either.\n" +
+    "Trustdock is read over HTTPS with a bearer token in every comparison; notary-server needs no auth in the\n" +
+    "first two, and takes a bearer token from Trustdock's token service in the third.\n" +
     `Background load: machine ${background.machineBusyPct}% busy before the reads, ` +
     `${backgroundPublishes.machineBusyPct}% before the publishes.`;
   console.log(
@@ -753,6 +809,11 @@ async function main(): Promise<number> {
         "2. notary-server over HTTPS (same transport as Trustdock): same storage and signer, ECDSA P-256 certificate",
         "notary-server HTTPS",
         httpsLines,
+      ),
+      ...comparisonTable(
+        "3. notary-server over HTTPS with token auth, as Harbor runs it (Trustdock's token service, the same as Trustdock's clients pay for)",
+        "notary-server +auth",
+        authLines,
       ),
       ...readDetails(reads),
     ].join("\n"),
@@ -778,11 +839,18 @@ async function main(): Promise<number> {
       storage: "postgres, the same database as notary",
       certificate: "ECDSA P-256",
     },
+    notaryAuth: {
+      url: notaryAuth.url,
+      gun: notaryAuthSide.gun,
+      storage: "postgres, the same database as notary",
+      auth: "token, from Trustdock's token service",
+    },
     trustdock: { url: td.url, gun: tdSide.gun, storage: "postgres" },
     backgroundBeforeReads: background,
     backgroundBeforePublishes: backgroundPublishes,
     lines,
     httpsLines,
+    authLines,
     reads,
     publishMs: publish,
     errors,
