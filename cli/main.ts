@@ -1,10 +1,12 @@
 #!/usr/bin/env node
 import { Command } from "commander";
 import { registerCerts } from "./commands/certs.js";
+import { registerKey } from "./commands/key.js";
 import { registerLogin } from "./commands/login.js";
 import { registerServer } from "./commands/server.js";
 import { registerSigner } from "./commands/signer.js";
 import { registerUp } from "./commands/up.js";
+import { registerVerifyBlob } from "./commands/verify-blob.js";
 
 const program = new Command("trustdock").description(
   "Trustdock: a Notary-compatible trust server, its signer, and the tools around them",
@@ -14,6 +16,8 @@ registerServer(program);
 registerSigner(program);
 registerCerts(program);
 registerLogin(program);
+registerKey(program);
+registerVerifyBlob(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   console.error(`trustdock: ${err instanceof Error ? err.message : String(err)}`);

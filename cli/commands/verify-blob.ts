@@ -1,0 +1,90 @@
+import type { X509Certificate } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
+import type { Command } from "commander";
+import { parseCertificatesPem } from "../../core/cosign/certificate.js";
+import { parsePublicKeyPem } from "../../core/cosign/keys.js";
+import { type BlobVerifier, decodeSignatureFile, verifyBlob } from "../../core/cosign/verify-blob.js";
+
+interface VerifyBlobOptions {
+  key?: string;
+  signature: string;
+  certificate?: string;
+  certificateChain?: string;
+  caRoots?: string;
+  certificateIdentity?: string;
+  certificateOidcIssuer?: string;
+}
+
+/**
+ * `trustdock verify-blob`, as cosign's: "Verified OK" on standard error and exit 0, or `Error: ...` and
+ * exit 1. Offline: a certificate is checked against the roots given here, never fetched ones.
+ */
+export function registerVerifyBlob(program: Command): void {
+  program
+    .command("verify-blob")
+    .description(
+      "verify a detached signature over a file, with a public key or a certificate, as cosign verify-blob",
+    )
+    .argument("<file>", "the signed file, or - for standard input")
+    .option("--key <file>", "the public key (PKIX PEM) to verify with")
+    .requiredOption("--signature <file>", "the signature: a file (base64 or raw) or the base64 text itself")
+    .option("--certificate <file>", "the signing certificate (PEM)")
+    .option(
+      "--certificate-chain <file>",
+      "intermediates and, last, the root the certificate must chain to (PEM)",
+    )
+    .option("--ca-roots <file>", "root certificates the certificate may chain to (PEM)")
+    .option("--certificate-identity <identity>", "the email or URI the certificate must name")
+    .option("--certificate-oidc-issuer <issuer>", "the OIDC issuer the certificate must name")
+    .action(async (file: string, opts: VerifyBlobOptions) => {
+      try {
+        const blob = file === "-" ? await readStdin() : readFileSync(file);
+        const signature = decodeSignatureFile(
+          existsSync(opts.signature) ? readFileSync(opts.signature) : Buffer.from(opts.signature),
+        );
+        verifyBlob(new Uint8Array(blob), signature, verifierFrom(opts));
+        console.error("Verified OK");
+      } catch (err) {
+        console.error(`Error: ${err instanceof Error ? err.message : String(err)}`);
+        process.exitCode = 1;
+      }
+    });
+}
+
+function verifierFrom(opts: VerifyBlobOptions): BlobVerifier {
+  if (opts.key !== undefined && opts.certificate !== undefined)
+    throw new Error("--key and --certificate are mutually exclusive");
+  if (opts.key !== undefined) return { kind: "key", key: parsePublicKeyPem(readFileSync(opts.key, "utf8")) };
+  if (opts.certificate === undefined)
+    throw new Error("please provide a public key (--key) or a certificate (--certificate)");
+  if (opts.certificateIdentity === undefined)
+    throw new Error("--certificate-identity is required for verification in keyless mode");
+  if (opts.certificateOidcIssuer === undefined)
+    throw new Error("--certificate-oidc-issuer is required for verification in keyless mode");
+  const [certificate] = certificatesIn(opts.certificate);
+  if (!certificate) throw new Error(`${opts.certificate} holds no certificate`);
+  const chain = opts.certificateChain === undefined ? [] : certificatesIn(opts.certificateChain);
+  const roots: X509Certificate[] = opts.caRoots === undefined ? [] : certificatesIn(opts.caRoots);
+  // As cosign: the chain file ends with the root it trusts; what comes before are intermediates.
+  const chainRoot = chain.at(-1);
+  if (chainRoot) roots.push(chainRoot);
+  if (roots.length === 0)
+    throw new Error("no root to verify the certificate with: pass --certificate-chain or --ca-roots");
+  return {
+    kind: "certificate",
+    certificate,
+    trust: { roots, intermediates: chain.slice(0, -1) },
+    policy: { identity: opts.certificateIdentity, oidcIssuer: opts.certificateOidcIssuer },
+    at: new Date(),
+  };
+}
+
+function certificatesIn(path: string): X509Certificate[] {
+  return parseCertificatesPem(readFileSync(path, "utf8"));
+}
+
+async function readStdin(): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
