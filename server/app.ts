@@ -25,6 +25,7 @@ import { registryMigrations } from "./registry/migrations.js";
 import { pullStatsMigrations } from "./registry/pull-stats.js";
 import { registerRegistry } from "./registry/registry.js";
 import { RegistryStore } from "./registry/registry-store.js";
+import { RegistryRepositoryCatalog } from "./registry/repository-catalog.js";
 import { leaveBodiesUnread } from "./registry/request-body.js";
 import type { Db } from "./storage/db.js";
 import { migrate } from "./storage/migrations.js";
@@ -73,7 +74,6 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   const users = new UserStore(opts.db);
   const access = projectAccessControl(opts.db, users);
   await app.register(tokenRoutes, { tokenService, ...access });
-  await app.register(harborApi, { prefix: "/api/v2.0", db: opts.db, access });
 
   const realm = (request: FastifyRequest) => `https://${request.headers.host ?? "localhost"}/service/token`;
   const authorize = createAuthorizer({ tokenService, ...access, realm, service: tokenService.service });
@@ -145,6 +145,15 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   );
   const signedDigests = new SignedDigestIndex(opts.db, metadataStore);
   await Promise.all([projectSettings.start(), signedDigests.start()]);
+  await app.register(harborApi, {
+    prefix: "/api/v2.0",
+    db: opts.db,
+    access,
+    catalog: new RegistryRepositoryCatalog(opts.db),
+    // Notary signs a digest's hex under the GUN `<registry host:port>/<repository>`, whatever the host.
+    isSigned: (repository, digest) =>
+      signedDigests.isSigned(repository, digest.slice(digest.indexOf(":") + 1)),
+  });
   const auditTrail = new RegistryAuditTrail(opts.db, app.log);
   auditTrail.start();
   app.addHook("onClose", async () => {

@@ -63,12 +63,31 @@ export interface RepositoryCatalog {
     repository: string,
     page: PageRequest,
   ): Promise<Page<CatalogArtifact> | undefined>;
+  /** Deletes the repository with everything in it; false when there is none. */
+  deleteRepository(project: CatalogProject, repository: string): Promise<boolean>;
+  /** Deletes the artifact (all its tags) and its accessories. */
+  deleteArtifact(
+    project: CatalogProject,
+    repository: string,
+    reference: ArtifactReference,
+  ): Promise<ArtifactDeletion>;
 }
+
+/** An artifact named in a URL: by digest (`sha256:<hex>`) or by one of its tags. */
+export type ArtifactReference = { readonly digest: string } | { readonly tag: string };
+
+/** What deleting an artifact did: Harbor deletes its accessories with it, and refuses one an index holds. */
+export type ArtifactDeletion =
+  | { readonly outcome: "deleted"; readonly digest: string; readonly accessories: readonly string[] }
+  | { readonly outcome: "referenced"; readonly digest: string; readonly by: string }
+  | { readonly outcome: "not-found" };
 
 /** A catalog with nothing in it: what the API lists until a registry is plugged in. */
 export const EMPTY_CATALOG: RepositoryCatalog = {
   listRepositories: async () => ({ total: 0, items: [] }),
   listArtifacts: async () => undefined,
+  deleteRepository: async () => false,
+  deleteArtifact: async () => ({ outcome: "not-found" }),
 };
 
 /**

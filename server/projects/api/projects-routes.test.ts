@@ -1,6 +1,6 @@
 import { describeOnEachDatabase } from "../../../test/support/databases.js";
 import type { Db } from "../../storage/db.js";
-import type { RepositoryCatalog } from "../catalog.js";
+import { EMPTY_CATALOG, type RepositoryCatalog } from "../catalog.js";
 import { type AccessWorld, seedAccessWorld } from "../testing/access-world.js";
 import { type ApiClient, startApi } from "../testing/api-client.js";
 
@@ -16,6 +16,7 @@ interface ProjectBody {
 
 // Repositories exist in `team` only: enough to see repo_count and the refusal to delete a full project.
 const catalog: RepositoryCatalog = {
+  ...EMPTY_CATALOG,
   async listRepositories(project) {
     if (project.name !== "team") return { total: 0, items: [] };
     const now = new Date();

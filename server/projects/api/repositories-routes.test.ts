@@ -1,5 +1,5 @@
 import { describeOnEachDatabase } from "../../../test/support/databases.js";
-import type { CatalogArtifact, RepositoryCatalog } from "../catalog.js";
+import { type CatalogArtifact, EMPTY_CATALOG, type RepositoryCatalog } from "../catalog.js";
 import { seedAccessWorld } from "../testing/access-world.js";
 import { type ApiClient, startApi } from "../testing/api-client.js";
 
@@ -21,6 +21,7 @@ const artifact = (digest: string, tags: string[], extra: Partial<CatalogArtifact
 // What a registry would hold: `team/sub/app` with a signed and an unsigned artifact, the first with a
 // cosign signature attached.
 const catalog: RepositoryCatalog = {
+  ...EMPTY_CATALOG,
   async listRepositories(project, page) {
     const all =
       project.name === "team"

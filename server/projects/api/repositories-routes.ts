@@ -1,11 +1,12 @@
 import { type Principal, parseRepositoryName } from "../../auth/access.js";
-import type { CatalogArtifact, CatalogRepository } from "../catalog.js";
+import type { ArtifactReference, CatalogArtifact, CatalogRepository } from "../catalog.js";
 import { HarborError } from "../errors.js";
 import type { Project } from "../project-store.js";
+import { actorName, refusal } from "./caller.js";
 import type { ApiDeps } from "./deps.js";
 import { type PagingQuery, pagingOf, sendPageHeaders } from "./paging.js";
 import { requireProject } from "./project-access.js";
-import { ERRORS } from "./responses.js";
+import { ERRORS, OK } from "./responses.js";
 import type { ApiRoute } from "./route.js";
 import { ref } from "./schemas.js";
 
@@ -15,6 +16,10 @@ interface ProjectNamePath {
 
 interface RepositoryPath extends ProjectNamePath {
   repository_name: string;
+}
+
+interface ArtifactPath extends RepositoryPath {
+  reference: string;
 }
 
 const LISTING = { headers: ["X-Total-Count", "Link"] } as const;
@@ -79,7 +84,20 @@ function repositoryPath(projectName: string, repositoryName: string): string | u
   return parseRepositoryName(path)?.path === path ? path : undefined;
 }
 
-/** What the registry holds in a project, through the RepositoryCatalog, for whoever may pull from it. */
+// The OCI grammar of a digest and of a tag.
+const DIGEST = /^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/;
+const TAG = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
+
+function artifactReference(reference: string): ArtifactReference {
+  if (DIGEST.test(reference)) return { digest: reference };
+  if (TAG.test(reference)) return { tag: reference };
+  throw new HarborError("BAD_REQUEST", "the reference is neither a digest nor a tag");
+}
+
+/**
+ * What the registry holds in a project, through the RepositoryCatalog: listed for whoever may pull from
+ * it, deleted by whoever may delete there (maintainers and project admins), each deletion audited.
+ */
 export function repositoryRoutes(deps: ApiDeps): ApiRoute[] {
   const readable = async ({ principal, params }: { principal: Principal; params: ProjectNamePath }) =>
     requireProject(deps.policy, principal, await deps.projects.findByName(params.project_name), "read");
@@ -139,5 +157,74 @@ export function repositoryRoutes(deps: ApiDeps): ApiRoute[] {
     },
   };
 
-  return [listRepositories, listArtifacts];
+  /** The repository path of the call, if the caller may delete in it. */
+  const deletable = async (call: { principal: Principal; params: RepositoryPath }) => {
+    const project = await readable(call);
+    const repository = repositoryPath(project.name, call.params.repository_name);
+    if (!repository) throw new HarborError("BAD_REQUEST", "the repository name is malformed");
+    const resource = { type: "repository", name: repository } as const;
+    const granted = await deps.policy.grantedActions(call.principal, resource, ["delete"]);
+    if (!granted.includes("delete")) throw refusal(call.principal);
+    return { project, repository };
+  };
+
+  const deleteRepository: ApiRoute<RepositoryPath> = {
+    method: "DELETE",
+    url: "/projects/:project_name/repositories/:repository_name",
+    operationId: "deleteRepository",
+    summary: "Delete the repository specified by name, with all its artifacts",
+    tag: "repository",
+    params: ref("RepositoryPath"),
+    responses: { 200: OK, 400: ERRORS[400], 401: ERRORS[401], 403: ERRORS[403], 404: ERRORS[404] },
+    async handle(call) {
+      const { project, repository } = await deletable(call);
+      if (!(await deps.catalog.deleteRepository(project, repository)))
+        throw new HarborError("NOT_FOUND", `repository ${repository} not found`);
+      await deps.audit.record({
+        username: actorName(call.principal),
+        operation: "delete",
+        resourceType: "repository",
+        resource: repository,
+      });
+      return undefined;
+    },
+  };
+
+  const deleteArtifact: ApiRoute<ArtifactPath> = {
+    method: "DELETE",
+    url: "/projects/:project_name/repositories/:repository_name/artifacts/:reference",
+    operationId: "deleteArtifact",
+    summary: "Delete the artifact specified by the reference (digest or tag), with its tags and accessories",
+    tag: "artifact",
+    params: ref("ArtifactPath"),
+    responses: {
+      200: OK,
+      400: ERRORS[400],
+      401: ERRORS[401],
+      403: ERRORS[403],
+      404: ERRORS[404],
+      412: ERRORS[412],
+    },
+    async handle(call) {
+      const { project, repository } = await deletable(call);
+      const reference = artifactReference(call.params.reference);
+      const deletion = await deps.catalog.deleteArtifact(project, repository, reference);
+      if (deletion.outcome === "not-found")
+        throw new HarborError("NOT_FOUND", `artifact ${repository}:${call.params.reference} not found`);
+      if (deletion.outcome === "referenced")
+        throw new HarborError("PRECONDITION", `the artifact is referenced by the index ${deletion.by}`);
+      const username = actorName(call.principal);
+      await deps.audit.recordAll(
+        [deletion.digest, ...deletion.accessories].map((digest) => ({
+          username,
+          operation: "delete",
+          resourceType: "artifact",
+          resource: `${repository}:${digest}`,
+        })),
+      );
+      return undefined;
+    },
+  };
+
+  return [listRepositories, listArtifacts, deleteRepository, deleteArtifact];
 }

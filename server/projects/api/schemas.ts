@@ -1,6 +1,7 @@
 import AccessSchema from "../../../schemas/harbor/Access.json" with { type: "json" };
 import AccessorySchema from "../../../schemas/harbor/Accessory.json" with { type: "json" };
 import ArtifactSchema from "../../../schemas/harbor/Artifact.json" with { type: "json" };
+import ArtifactPathSchema from "../../../schemas/harbor/ArtifactPath.json" with { type: "json" };
 import AuditLogSchema from "../../../schemas/harbor/AuditLog.json" with { type: "json" };
 import ErrorSchema from "../../../schemas/harbor/Error.json" with { type: "json" };
 import ErrorsSchema from "../../../schemas/harbor/Errors.json" with { type: "json" };
@@ -52,6 +53,7 @@ export const HARBOR_SCHEMAS: readonly HarborSchema[] = [
   AccessSchema,
   AccessorySchema,
   ArtifactSchema,
+  ArtifactPathSchema,
   AuditLogSchema,
   ErrorSchema,
   ErrorsSchema,
