@@ -12,23 +12,71 @@ export async function readCosignPassword(confirm: boolean): Promise<string> {
     for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
     return Buffer.concat(chunks).toString("utf8");
   }
-  const first = await promptHidden("Enter password for private key: ");
-  if (!confirm) return first;
-  const second = await promptHidden("Enter password for private key again: ");
-  if (first !== second) throw new Error("passwords do not match");
-  return first;
+  const terminal = new HiddenLineReader();
+  try {
+    const first = await terminal.ask("Enter password for private key: ");
+    if (!confirm) return first;
+    const second = await terminal.ask("Enter password for private key again: ");
+    if (first !== second) throw new Error("passwords do not match");
+    return first;
+  } finally {
+    terminal.close();
+  }
 }
 
-async function promptHidden(prompt: string): Promise<string> {
-  const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: true });
-  // Typed characters are not echoed, as term.ReadPassword does for cosign.
-  (rl as unknown as { _writeToOutput: (s: string) => void })._writeToOutput = () => {};
-  process.stderr.write(prompt);
-  try {
-    return await rl.question("");
-  } finally {
-    rl.close();
-    process.stderr.write("\n");
+/**
+ * Lines typed on the terminal without echo, as term.ReadPassword reads them for cosign: raw mode, so
+ * nothing is shown; what arrives after one line (typed ahead) is kept for the next question.
+ */
+class HiddenLineReader {
+  private buffered = "";
+  private waiting: { resolve: (line: string) => void; reject: (err: Error) => void } | undefined;
+  private readonly onData = (chunk: Buffer) => {
+    this.buffered += chunk.toString("utf8");
+    this.deliver();
+  };
+
+  constructor() {
+    process.stdin.setRawMode(true);
+    process.stdin.on("data", this.onData);
+  }
+
+  ask(prompt: string): Promise<string> {
+    process.stderr.write(prompt);
+    return new Promise((resolve, reject) => {
+      this.waiting = { resolve, reject };
+      this.deliver();
+    });
+  }
+
+  close(): void {
+    process.stdin.off("data", this.onData);
+    process.stdin.setRawMode(false);
+    process.stdin.pause();
+  }
+
+  private deliver(): void {
+    const waiting = this.waiting;
+    if (!waiting) return;
+    let line = "";
+    for (let i = 0; i < this.buffered.length; i++) {
+      const ch = this.buffered[i];
+      if (ch === "\r" || ch === "\n") {
+        this.buffered = this.buffered.slice(i + 1).replace(/^\n/, "");
+        this.waiting = undefined;
+        process.stderr.write("\n");
+        waiting.resolve(line);
+        return;
+      }
+      if (ch === "\u0003" || (ch === "\u0004" && line === "")) {
+        this.waiting = undefined;
+        process.stderr.write("\n");
+        waiting.reject(new Error(ch === "\u0003" ? "interrupted" : "no password entered (end of input)"));
+        return;
+      }
+      if (ch === "\u007f" || ch === "\b") line = line.slice(0, -1);
+      else line += ch;
+    }
   }
 }
 
