@@ -14,6 +14,7 @@ import {
 } from "./certificate.js";
 import { signPayload, verifyPayloadSignature } from "./signature.js";
 import { type Descriptor, OCI_MANIFEST_MEDIA_TYPE } from "./signature-manifest.js";
+import { signatureShapeProblem } from "./signature-shape.js";
 
 export const SIGSTORE_BUNDLE_MEDIA_TYPE = "application/vnd.dev.sigstore.bundle.v0.3+json";
 /** The spec's other spelling of the same version. */
@@ -40,8 +41,22 @@ export interface SigstoreBundle {
   };
 }
 
+export type BundleRejectionCode =
+  | "not-a-bundle"
+  | "bad-signature"
+  | "malformed-signature"
+  | "not-a-payload"
+  | "other-image"
+  | "certificate";
+
 export class SigstoreBundleError extends Error {
   override readonly name = "SigstoreBundleError";
+  constructor(
+    readonly code: BundleRejectionCode,
+    message: string,
+  ) {
+    super(message);
+  }
 }
 
 /** DSSE's pre-authentication encoding: what the envelope's signature is over. */
@@ -71,7 +86,7 @@ export interface ImageStatement {
 export function buildImageStatement(image: ImageStatement): Uint8Array {
   const [algorithm, hex] = image.manifestDigest.split(":");
   if (algorithm !== "sha256" || !hex || !/^[0-9a-f]{64}$/.test(hex))
-    throw new SigstoreBundleError(`not a sha256 image digest: ${image.manifestDigest}`);
+    throw new SigstoreBundleError("not-a-payload", `not a sha256 image digest: ${image.manifestDigest}`);
   return utf8(
     JSON.stringify({
       _type: IN_TOTO_STATEMENT_TYPE,
@@ -103,30 +118,33 @@ export function parseSigstoreBundle(bytes: Uint8Array): SigstoreBundle {
   try {
     value = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
   } catch {
-    throw new SigstoreBundleError("the bundle is not JSON");
+    throw new SigstoreBundleError("not-a-bundle", "the bundle is not JSON");
   }
   const bundle = value as Partial<SigstoreBundle> | null;
   if (typeof bundle !== "object" || bundle === null)
-    throw new SigstoreBundleError("the bundle is not an object");
+    throw new SigstoreBundleError("not-a-bundle", "the bundle is not an object");
   if (
     bundle.mediaType !== SIGSTORE_BUNDLE_MEDIA_TYPE &&
     bundle.mediaType !== SIGSTORE_BUNDLE_MEDIA_TYPE_PARAMETER
   )
     throw new SigstoreBundleError(
+      "not-a-bundle",
       `the bundle's media type is ${JSON.stringify(bundle.mediaType)}, not ${SIGSTORE_BUNDLE_MEDIA_TYPE}`,
     );
   const material = bundle.verificationMaterial;
   if (typeof material !== "object" || material === null)
-    throw new SigstoreBundleError("the bundle has no verificationMaterial");
+    throw new SigstoreBundleError("not-a-bundle", "the bundle has no verificationMaterial");
   const hasKey = typeof material.publicKey?.hint === "string";
   const hasCertificate = typeof material.certificate?.rawBytes === "string";
   if (hasKey === hasCertificate)
     throw new SigstoreBundleError(
+      "not-a-bundle",
       "the bundle's verificationMaterial names neither exactly one public key nor one certificate",
     );
   const envelope = bundle.dsseEnvelope;
   if (typeof envelope !== "object" || envelope === null)
     throw new SigstoreBundleError(
+      "not-a-bundle",
       "the bundle holds no dsseEnvelope (a message signature does not sign an image)",
     );
   if (
@@ -134,12 +152,12 @@ export function parseSigstoreBundle(bytes: Uint8Array): SigstoreBundle {
     !isBase64(envelope.payload) ||
     typeof envelope.payloadType !== "string"
   )
-    throw new SigstoreBundleError("the DSSE envelope has no base64 payload and payloadType");
+    throw new SigstoreBundleError("not-a-bundle", "the DSSE envelope has no base64 payload and payloadType");
   if (!Array.isArray(envelope.signatures) || envelope.signatures.length !== 1)
-    throw new SigstoreBundleError("the DSSE envelope must carry exactly one signature");
+    throw new SigstoreBundleError("not-a-bundle", "the DSSE envelope must carry exactly one signature");
   const [signature] = envelope.signatures;
   if (typeof signature?.sig !== "string" || !isBase64(signature.sig) || signature.sig === "")
-    throw new SigstoreBundleError("the DSSE signature is not base64");
+    throw new SigstoreBundleError("not-a-bundle", "the DSSE signature is not base64");
   return bundle as SigstoreBundle;
 }
 
@@ -156,74 +174,94 @@ export function verifyImageSignatureBundle(
   bytes: Uint8Array,
   manifestDigest: string,
   verifier: BundleVerifier,
-): { statement: unknown } {
+): { statement: InTotoStatement; payload: Uint8Array; signatureBase64: string } {
   const bundle = parseSigstoreBundle(bytes);
   const payload = fromBase64(bundle.dsseEnvelope.payload);
   const signature = fromBase64(bundle.dsseEnvelope.signatures[0]?.sig ?? "");
   const signed = dssePreAuthEncoding(bundle.dsseEnvelope.payloadType, payload);
   const keys = signingKeys(bundle, verifier);
-  if (!keys.some((key) => verifyPayloadSignature(key, signed, signature)))
-    throw new SigstoreBundleError("the bundle's DSSE signature does not verify with the given key");
+  if (!keys.some((key) => verifyPayloadSignature(key, signed, signature))) {
+    const problems = keys.map((key) => signatureShapeProblem(signature, key));
+    const [first] = problems;
+    if (first !== undefined && problems.every((p) => p !== undefined))
+      throw new SigstoreBundleError("malformed-signature", `the bundle's DSSE signature: ${first}`);
+    throw new SigstoreBundleError(
+      "bad-signature",
+      "the bundle's DSSE signature does not verify with the given key",
+    );
+  }
   if (bundle.dsseEnvelope.payloadType !== IN_TOTO_PAYLOAD_TYPE)
     throw new SigstoreBundleError(
+      "not-a-payload",
       `the DSSE payload type is ${bundle.dsseEnvelope.payloadType}, not ${IN_TOTO_PAYLOAD_TYPE}`,
     );
   const statement = parseStatement(payload);
   const hex = manifestDigest.replace(/^sha256:/, "");
   if (!statement.subject.some((s) => s.digest?.sha256 === hex))
     throw new SigstoreBundleError(
+      "other-image",
       `the statement's subject is ${statement.subject.map((s) => `sha256:${s.digest?.sha256}`).join(", ")}, not this image's ${manifestDigest}`,
     );
-  return { statement };
+  return { statement, payload, signatureBase64: bundle.dsseEnvelope.signatures[0]?.sig ?? "" };
 }
 
 function signingKeys(bundle: SigstoreBundle, verifier: BundleVerifier): readonly KeyObject[] {
   const rawCertificate = bundle.verificationMaterial.certificate?.rawBytes;
   if (verifier.kind === "keys") {
     if (rawCertificate !== undefined)
-      throw new SigstoreBundleError("the bundle is signed with a certificate, and a public key was given");
+      throw new SigstoreBundleError(
+        "certificate",
+        "the bundle is signed with a certificate, and a public key was given",
+      );
     return verifier.keys;
   }
   if (rawCertificate === undefined || !isBase64(rawCertificate))
-    throw new SigstoreBundleError("the bundle carries no certificate, and certificate roots were given");
+    throw new SigstoreBundleError(
+      "certificate",
+      "the bundle carries no certificate, and certificate roots were given",
+    );
   let leaf: X509Certificate;
   try {
     leaf = new X509Certificate(Buffer.from(fromBase64(rawCertificate)));
   } catch {
-    throw new SigstoreBundleError("the bundle's certificate is not an X.509 certificate");
+    throw new SigstoreBundleError("certificate", "the bundle's certificate is not an X.509 certificate");
   }
   try {
     const key = verifiedCertificateKey(leaf, verifier.trust, verifier.policy);
     checkCertificateValidAt(leaf, verifier.at);
     return [key];
   } catch (err) {
-    throw new SigstoreBundleError((err as Error).message);
+    throw new SigstoreBundleError("certificate", (err as Error).message);
   }
 }
 
-interface Statement {
+export interface InTotoStatement {
   _type: string;
   subject: { name?: string; digest?: Record<string, string> }[];
   predicateType: string;
 }
 
-function parseStatement(payload: Uint8Array): Statement {
+function parseStatement(payload: Uint8Array): InTotoStatement {
   let value: unknown;
   try {
     value = JSON.parse(Buffer.from(payload).toString("utf8"));
   } catch {
-    throw new SigstoreBundleError("the DSSE payload is not JSON");
+    throw new SigstoreBundleError("not-a-payload", "the DSSE payload is not JSON");
   }
-  const statement = value as Partial<Statement> | null;
+  const statement = value as Partial<InTotoStatement> | null;
   if (statement?._type !== IN_TOTO_STATEMENT_TYPE)
-    throw new SigstoreBundleError(`the DSSE payload is not an in-toto ${IN_TOTO_STATEMENT_TYPE} statement`);
+    throw new SigstoreBundleError(
+      "not-a-payload",
+      `the DSSE payload is not an in-toto ${IN_TOTO_STATEMENT_TYPE} statement`,
+    );
   if (statement.predicateType !== COSIGN_SIGN_PREDICATE_TYPE)
     throw new SigstoreBundleError(
+      "not-a-payload",
       `the statement's predicate type is ${JSON.stringify(statement.predicateType)}, not ${COSIGN_SIGN_PREDICATE_TYPE} (an attestation is not a signature)`,
     );
   if (!Array.isArray(statement.subject) || statement.subject.length === 0)
-    throw new SigstoreBundleError("the statement has no subject");
-  return statement as Statement;
+    throw new SigstoreBundleError("not-a-payload", "the statement has no subject");
+  return statement as InTotoStatement;
 }
 
 /** The empty JSON object OCI 1.1 artifacts use as their config blob; it must be pushed with the manifest. */

@@ -1,7 +1,7 @@
 import { generateKeyPairSync, type KeyObject } from "node:crypto";
 import { cosignFixtures, cosignFixtureText } from "../../test/support/cosign-fixtures.js";
 import { sha256Hex } from "../digest.js";
-import { toBase64 } from "../encoding.js";
+import { toBase64, utf8 } from "../encoding.js";
 import { parsePublicKeyPem } from "./keys.js";
 import { signPayload } from "./signature.js";
 import {
@@ -11,8 +11,14 @@ import {
   SIMPLE_SIGNING_MEDIA_TYPE,
   signatureLayerDescriptor,
 } from "./signature-manifest.js";
+import { buildImageSignatureBundle } from "./sigstore-bundle.js";
 import { buildSimpleSigningPayload } from "./simple-signing.js";
-import { type SignatureLayer, verifyImageSignatures, verifySignatureLayer } from "./verify-image.js";
+import {
+  type SignatureLayer,
+  verifyBundleSignature,
+  verifyImageSignatures,
+  verifySignatureLayer,
+} from "./verify-image.js";
 
 function fixtureLayers(name: string): { layers: SignatureLayer[]; manifestDigest: string; key: KeyObject } {
   const fixture = cosignFixtures().find((f) => f.name === name);
@@ -223,5 +229,60 @@ describe("tampered signatures are refused with a reason that names what was wron
     expect(verified.map((v) => v.index)).toEqual([1]);
     expect(rejected.map((r) => r.index)).toEqual([0]);
     expect(SIMPLE_SIGNING_MEDIA_TYPE).toBe(good.descriptor.mediaType);
+  });
+});
+
+describe("Sigstore bundle referrers are candidates with the same verdicts", () => {
+  const { privateKey, publicKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+  const digest = `sha256:${"12".repeat(32)}`;
+  const content = buildImageSignatureBundle(privateKey, {
+    repository: "127.0.0.1:5000/library/app",
+    manifestDigest: digest,
+  });
+  const bundle = { digest: `sha256:${sha256Hex(content)}`, content };
+  const options = { manifestDigest: digest, verifier: { kind: "keys" as const, keys: [publicKey] } };
+
+  test("a bundle signing this digest verifies, shown as cosign shows it", () => {
+    const verdict = verifyBundleSignature(bundle, 0, options);
+    expect(verdict.ok && verdict.layout).toBe("bundle");
+    expect(verdict.ok && verdict.payload).toEqual({
+      dockerReference: "127.0.0.1:5000/library/app",
+      manifestDigest: digest,
+      optional: {},
+      type: "https://sigstore.dev/cosign/sign/v1",
+    });
+  });
+
+  test.each([
+    ["for another image", { ...options, manifestDigest: `sha256:${"34".repeat(32)}` }, bundle, "other-image"],
+    [
+      "with another key",
+      {
+        ...options,
+        verifier: {
+          kind: "keys" as const,
+          keys: [generateKeyPairSync("ec", { namedCurve: "P-256" }).publicKey],
+        },
+      },
+      bundle,
+      "bad-signature",
+    ],
+    ["whose blob does not match its digest", options, { ...bundle, content: utf8("{}") }, "digest-mismatch"],
+    [
+      "that is not a bundle",
+      options,
+      { digest: `sha256:${sha256Hex(utf8("{}"))}`, content: utf8("{}") },
+      "not-a-bundle",
+    ],
+    ["when Rekor is asked for", { ...options, rekorPublicKeys: [publicKey] }, bundle, "rekor-bundle"],
+    [
+      "when annotations are asked for",
+      { ...options, annotations: { a: "b" } },
+      bundle,
+      "annotation-mismatch",
+    ],
+  ])("a bundle is refused %s", (_what, opts, candidate, code) => {
+    const verdict = verifyBundleSignature(candidate, 0, opts);
+    expect(!verdict.ok && verdict.code).toBe(code);
   });
 });
