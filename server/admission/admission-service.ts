@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import {
   describe,
   fullName,
@@ -82,6 +83,8 @@ export class AdmissionService {
         reasons: [`namespace ${namespace} is exempt`],
       }));
     const signal = AbortSignal.timeout(policy.deadlineMs);
+    // Every registry request of the review listens on it: many images, many trust files.
+    setMaxListeners(0, signal);
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<CheckResult>((resolve) => {
       const failures = [`not checked within the ${policy.deadlineMs} ms deadline`];

@@ -1,0 +1,367 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer, type Server, type Socket } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describeOnEachDatabase } from "../../test/support/databases.js";
+import { httpsRequest } from "../../test/support/http.js";
+import { freePort, waitFor } from "../../test/support/processes.js";
+import { TestRepository, type TrustCall } from "../../test/support/trust-repository.js";
+import { ADMIN_PASSWORD, type TestTrustdock, trustdockForSuite } from "../../test/support/trustdock.js";
+import { AuditLog } from "../projects/audit-log.js";
+import { basicAuth, type RegistryClient, registryClient } from "../registry/testing/registry-client.js";
+import { applyJsonPatch } from "./testing/json-patch.js";
+import { cronJobReview, deploymentReview, ephemeralContainerReview, podReview } from "./testing/reviews.js";
+
+interface ReviewReply {
+  apiVersion: string;
+  kind: string;
+  response: {
+    uid: string;
+    allowed: boolean;
+    status?: { code: number; message: string };
+    warnings?: string[];
+    patchType?: string;
+    patch?: string;
+  };
+}
+
+const DEADLINE_SECONDS = 2;
+
+describeOnEachDatabase("admission webhook", (databases) => {
+  const policyDir = mkdtempSync(join(tmpdir(), "trustdock-admission-"));
+  const policyFile = join(policyDir, "policy.yaml");
+  writeFileSync(policyFile, "apiVersion: trustdock.dev/v1\nkind: AdmissionPolicy\nrules: []\n");
+  const suite = trustdockForSuite(databases, { admissionPolicyFile: policyFile });
+  const auth = basicAuth("admin", ADMIN_PASSWORD);
+  let td: TestTrustdock;
+  let registry: RegistryClient;
+  let ca: Buffer;
+  let closedPort: number;
+  let silent: Server;
+  const silentSockets: Socket[] = [];
+  let silentPort: number;
+  let repositories = 0;
+
+  const writePolicy = (extra: { exempt?: string[] } = {}) =>
+    writeFileSync(
+      policyFile,
+      [
+        "apiVersion: trustdock.dev/v1",
+        "kind: AdmissionPolicy",
+        `deadlineSeconds: ${DEADLINE_SECONDS}`,
+        "cacheTtlSeconds: 30",
+        `exemptNamespaces: [${(extra.exempt ?? ["kube-system"]).map((n) => JSON.stringify(n)).join(", ")}]`,
+        "registries:",
+        `  "${td.hostPort}":`,
+        "    username: admin",
+        `    password: ${JSON.stringify(ADMIN_PASSWORD)}`,
+        `    caFile: ${JSON.stringify(td.tls.caCert)}`,
+        "rules:",
+        "  - name: trustdock images are signed",
+        `    images: ["${td.hostPort}/library/**"]`,
+        "    verify:",
+        "      notary: {}",
+        "  - name: unreachable registries",
+        `    images: ["127.0.0.1:${closedPort}/**", "127.0.0.1:${silentPort}/**"]`,
+        "    verify:",
+        "      notary: {}",
+        "",
+      ].join("\n"),
+    );
+
+  beforeAll(async () => {
+    td = suite.td;
+    registry = registryClient(td.app, auth);
+    ca = readFileSync(td.tls.caCert);
+    closedPort = await freePort();
+    // A registry that accepts connections and never answers, not even the TLS handshake.
+    silent = createServer((socket) => silentSockets.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    silentPort = (silent.address() as { port: number }).port;
+    writePolicy();
+  });
+
+  afterAll(async () => {
+    for (const socket of silentSockets) socket.destroy();
+    await new Promise((resolve) => silent.close(resolve));
+    rmSync(policyDir, { recursive: true, force: true });
+  });
+
+  const trustCall =
+    (gun: string): TrustCall =>
+    async (method, path, body) => {
+      const res = await td.app.inject({
+        method,
+        url: `/v2/${gun}/_trust/${path}`,
+        headers: { authorization: auth, ...(body ? { "content-type": body.contentType } : {}) },
+        ...(body ? { payload: body.body } : {}),
+      });
+      return { status: res.statusCode, body: res.rawPayload };
+    };
+
+  const target = (image: { digest: string; size: number }) => ({
+    length: image.size,
+    hashes: { sha256: Buffer.from(image.digest.slice(7), "hex").toString("base64") },
+  });
+
+  /** An image pushed as `<repo>:v1` and, unless told otherwise, signed in Notary under that tag. */
+  async function pushImage(prefix: string, opts: { signed?: boolean } = {}) {
+    repositories += 1;
+    const repository = `library/${prefix}-${repositories}`;
+    const pushed = await registry.pushImage(repository, "v1", { content: `${prefix} ${repositories}` });
+    const gun = `${td.hostPort}/${repository}`;
+    const trust =
+      opts.signed === false ? undefined : await TestRepository.create(trustCall(gun), { v1: target(pushed) });
+    return { repository, gun, image: `${gun}:v1`, digest: pushed.digest, trust };
+  }
+
+  const post = async (path: string, body: unknown) => {
+    const res = await httpsRequest({
+      url: `${td.url}/admission/${path}`,
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: typeof body === "string" ? body : JSON.stringify(body),
+      ca,
+    });
+    return { status: res.status, json: () => JSON.parse(res.body.toString()) as ReviewReply, body: res.body };
+  };
+
+  const patchOf = (reply: ReviewReply) => {
+    expect(reply.response.patchType).toBe("JSONPatch");
+    return JSON.parse(Buffer.from(reply.response.patch ?? "", "base64").toString()) as Array<{
+      op: string;
+      path: string;
+      value: string;
+    }>;
+  };
+
+  it("allows a Pod whose image is signed, and mutate pins it by a patch that applies to the Pod", async () => {
+    const signed = await pushImage("pod");
+    const review = podReview("default", [signed.image]);
+    const validated = await post("validate", review);
+    expect(validated.status).toBe(200);
+    const reply = validated.json();
+    expect(reply).toMatchObject({ apiVersion: "admission.k8s.io/v1", kind: "AdmissionReview" });
+    expect(reply.response).toEqual({ uid: review.request.uid, allowed: true });
+
+    const mutated = (await post("mutate", review)).json();
+    expect(mutated.response).toMatchObject({ uid: review.request.uid, allowed: true });
+    const patch = patchOf(mutated);
+    expect(patch).toEqual([
+      { op: "replace", path: "/spec/containers/0/image", value: `${signed.gun}@${signed.digest}` },
+    ]);
+    const pod = applyJsonPatch(review.request.object, patch);
+    expect(pod.spec.containers[0]?.image).toBe(`${signed.gun}@${signed.digest}`);
+    expect({ ...pod, spec: { ...pod.spec, containers: [] } }).toEqual({
+      ...review.request.object,
+      spec: { ...review.request.object.spec, containers: [] },
+    });
+
+    // The pinned Pod comes back to validate (mutating webhooks run first) and is still admitted.
+    const pinned = { ...review, request: { ...review.request, object: pod } };
+    expect((await post("validate", pinned)).json().response.allowed).toBe(true);
+
+    const audit = await new AuditLog(td.db).list({ kind: "all" }, { limit: 50, offset: 0 });
+    const decisions = audit.items.filter(
+      (e) => e.resourceType === "admission" && e.resource.includes(signed.gun),
+    );
+    expect(decisions.length).toBeGreaterThanOrEqual(3);
+    expect(decisions.every((e) => e.operation === "admit" && e.username === "kubernetes-admin")).toBe(true);
+  });
+
+  it("pins the images of a Deployment and of a CronJob at their pod template paths", async () => {
+    const [web, sidecar] = [await pushImage("deploy"), await pushImage("sidecar")];
+    const deployment = deploymentReview("shop", [web.image, sidecar.image]);
+    const deployed = (await post("mutate", deployment)).json();
+    expect(deployed.response.allowed).toBe(true);
+    const patch = patchOf(deployed);
+    expect(patch).toEqual([
+      { op: "replace", path: "/spec/template/spec/containers/0/image", value: `${web.gun}@${web.digest}` },
+      {
+        op: "replace",
+        path: "/spec/template/spec/containers/1/image",
+        value: `${sidecar.gun}@${sidecar.digest}`,
+      },
+    ]);
+    const patched = applyJsonPatch(deployment.request.object, patch);
+    expect(patched.spec.template.spec.containers.map((c) => c.image)).toEqual([
+      `${web.gun}@${web.digest}`,
+      `${sidecar.gun}@${sidecar.digest}`,
+    ]);
+
+    const job = await pushImage("cron");
+    const cron = cronJobReview("batch", [job.image]);
+    const scheduled = (await post("mutate", cron)).json();
+    expect(scheduled.response.allowed).toBe(true);
+    const cronPatch = patchOf(scheduled);
+    expect(cronPatch).toEqual([
+      {
+        op: "replace",
+        path: "/spec/jobTemplate/spec/template/spec/containers/0/image",
+        value: `${job.gun}@${job.digest}`,
+      },
+    ]);
+    expect(
+      applyJsonPatch(cron.request.object, cronPatch).spec.jobTemplate.spec.template.spec.containers[0]?.image,
+    ).toBe(`${job.gun}@${job.digest}`);
+  });
+
+  it("reads init and ephemeral containers: one unsigned among them refuses the pod, naming it", async () => {
+    const [app, init, debug] = [await pushImage("app"), await pushImage("init"), await pushImage("debug")];
+    const allSigned = ephemeralContainerReview("ops", {
+      container: app.image,
+      init: init.image,
+      ephemeral: debug.image,
+    });
+    const mutated = (await post("mutate", allSigned)).json();
+    expect(mutated.response.allowed).toBe(true);
+    const patch = patchOf(mutated);
+    expect(patch.map((op) => op.path)).toEqual([
+      "/spec/containers/0/image",
+      "/spec/initContainers/0/image",
+      "/spec/ephemeralContainers/0/image",
+    ]);
+    const pod = applyJsonPatch(allSigned.request.object, patch);
+    expect(pod.spec.ephemeralContainers?.[0]).toMatchObject({ image: `${debug.gun}@${debug.digest}` });
+    expect(pod.spec.initContainers?.[0]?.image).toBe(`${init.gun}@${init.digest}`);
+
+    const unsigned = await pushImage("unsigned-debug", { signed: false });
+    const refused = ephemeralContainerReview("ops", {
+      container: app.image,
+      init: init.image,
+      ephemeral: unsigned.image,
+    });
+    const reply = (await post("validate", refused)).json();
+    expect(reply.response.uid).toBe(refused.request.uid);
+    expect(reply.response.allowed).toBe(false);
+    expect(reply.response.status?.code).toBe(403);
+    expect(reply.response.status?.message).toContain(
+      `image ${unsigned.image} (ephemeral container "debugger-x7k2p")`,
+    );
+    expect(reply.response.status?.message).toContain("no Notary trust data");
+    expect(reply.response.status?.message).not.toContain(app.image);
+    expect((await post("mutate", refused)).json().response).toMatchObject({ allowed: false });
+    expect((await post("mutate", refused)).json().response.patch).toBeUndefined();
+  });
+
+  it("denies an unsigned image, naming it", async () => {
+    const unsigned = await pushImage("unsigned", { signed: false });
+    const signed = await pushImage("signed");
+    const reply = (await post("validate", podReview("default", [signed.image, unsigned.image]))).json();
+    expect(reply.response.allowed).toBe(false);
+    expect(reply.response.status?.message).toMatch(
+      new RegExp(
+        `^trustdock refused 1 image: image ${unsigned.image.replace(/[.]/g, "\\.")} \\(container "app-1"\\): not signed`,
+      ),
+    );
+  });
+
+  it("denies a tag moved to another image after it was signed", async () => {
+    const signed = await pushImage("moved");
+    const moved = await registry.pushImage(signed.repository, "v1", { content: "swapped in after signing" });
+    expect(moved.digest).not.toBe(signed.digest);
+    const reply = (await post("validate", podReview("default", [signed.image]))).json();
+    expect(reply.response.allowed).toBe(false);
+    expect(reply.response.status?.message).toContain(
+      `tag v1 is ${moved.digest} in the registry but Notary trust data signs ${signed.digest} for it`,
+    );
+  });
+
+  it("denies, within the deadline, images whose registry refuses connections or never answers", async () => {
+    const started = Date.now();
+    const review = podReview("default", [
+      `127.0.0.1:${closedPort}/library/app:v1`,
+      `127.0.0.1:${silentPort}/library/app:v1`,
+    ]);
+    const reply = (await post("validate", review)).json();
+    const elapsed = Date.now() - started;
+    expect(reply.response.allowed).toBe(false);
+    const message = reply.response.status?.message ?? "";
+    expect(message).toContain("trustdock refused 2 images");
+    expect(message).toContain(
+      `image 127.0.0.1:${closedPort}/library/app:v1 (container "app-0"): 127.0.0.1:${closedPort} is unreachable`,
+    );
+    expect(message).toMatch(
+      new RegExp(
+        `127\\.0\\.0\\.1:${silentPort}/library/app:v1 \\(container "app-1"\\): .*(in time|deadline)`,
+      ),
+    );
+    expect(elapsed).toBeGreaterThanOrEqual(DEADLINE_SECONDS * 1000 - 100);
+    expect(elapsed).toBeLessThan(DEADLINE_SECONDS * 1000 + 1500);
+  });
+
+  it("admits anything in an exempt namespace, and a policy change applies without a restart", async () => {
+    const unsigned = await pushImage("exempt", { signed: false });
+    const system = (await post("mutate", podReview("kube-system", [unsigned.image]))).json();
+    expect(system.response.allowed).toBe(true);
+    expect(system.response.patch).toBeUndefined();
+    expect((await post("validate", podReview("sandbox", [unsigned.image]))).json().response.allowed).toBe(
+      false,
+    );
+
+    writePolicy({ exempt: ["kube-system", "sand*"] });
+    await waitFor("the changed policy", async () =>
+      (await post("validate", podReview("sandbox", [unsigned.image]))).json().response.allowed
+        ? true
+        : undefined,
+    );
+    writePolicy();
+    await waitFor("the policy restored", async () =>
+      (await post("validate", podReview("sandbox", [unsigned.image]))).json().response.allowed
+        ? undefined
+        : true,
+    );
+  });
+
+  it("refuses a root of trust replaced after it was trusted on first use", async () => {
+    const signed = await pushImage("rotated");
+    expect((await post("validate", podReview("default", [signed.image]))).json().response.allowed).toBe(true);
+    const wipe = await trustCall(signed.gun)("DELETE", "tuf/");
+    expect(wipe.status).toBe(200);
+    await TestRepository.create(trustCall(signed.gun), {
+      v1: target({
+        digest: signed.digest,
+        size: (await registry.call("GET", `/v2/${signed.repository}/manifests/v1`)).body.length,
+      }),
+    });
+    // No caching, so the next review reads the replaced trust data.
+    writeFileSync(
+      policyFile,
+      readFileSync(policyFile, "utf8").replace("cacheTtlSeconds: 30", "cacheTtlSeconds: 0"),
+    );
+    await waitFor("the replaced root refused", async () => {
+      const reply = (await post("validate", podReview("default", [signed.image]))).json();
+      return reply.response.allowed ? undefined : reply.response.status?.message;
+    }).then((message) => expect(message).toContain("differs from the pinned root"));
+    writePolicy();
+  });
+
+  it.each([
+    ["a body that is not JSON", "{not json", /malformed AdmissionReview/],
+    [
+      "another apiVersion",
+      { apiVersion: "admission.k8s.io/v1beta1", kind: "AdmissionReview", request: {} },
+      /apiVersion must be admission\.k8s\.io\/v1/,
+    ],
+    [
+      "a request without uid",
+      { apiVersion: "admission.k8s.io/v1", kind: "AdmissionReview", request: { kind: {} } },
+      /request\.uid/,
+    ],
+    [
+      "containers that are not a list",
+      (() => {
+        const review = podReview("default", ["nginx:1.27"]);
+        (review.request.object.spec as unknown as { containers: unknown }).containers = { image: "nginx" };
+        return review;
+      })(),
+      /containers of the Pod is not a list/,
+    ],
+  ])("answers %s with a 400 saying what is wrong", async (_what, body, message) => {
+    const res = await post("validate", body);
+    expect(res.status).toBe(400);
+    const reply = JSON.parse(res.body.toString()) as { code: number; message: string };
+    expect(reply.code).toBe(400);
+    expect(reply.message).toMatch(message);
+  });
+});
