@@ -2,7 +2,7 @@
  * The password of a cosign key, found as cosign finds it: COSIGN_PASSWORD when set (even empty), else a
  * prompt on a terminal (asked twice when creating a key), else all of standard input, byte for byte.
  */
-import { createInterface } from "node:readline/promises";
+import { createInterface } from "node:readline";
 
 export async function readCosignPassword(confirm: boolean): Promise<string> {
   const fromEnv = process.env.COSIGN_PASSWORD;
@@ -80,15 +80,15 @@ class HiddenLineReader {
   }
 }
 
-/** A y/n question on standard error, answered by one line of standard input. */
-export async function askYesNo(question: string): Promise<string> {
-  const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: false });
+/** A y/n question on standard error, answered by one line of standard input (end of input: no answer). */
+export function askYesNo(question: string): Promise<string> {
+  const rl = createInterface({ input: process.stdin, terminal: false });
   process.stderr.write(question);
-  try {
-    return (await rl.question("")).trim();
-  } catch {
-    return "";
-  } finally {
-    rl.close();
-  }
+  return new Promise((resolve) => {
+    rl.once("line", (line) => {
+      resolve(line.trim());
+      rl.close();
+    });
+    rl.once("close", () => resolve(""));
+  });
 }

@@ -81,6 +81,13 @@ describe("trustdock key generate", () => {
     expect(kept.code).toBe(0);
     expect(kept.stderr).toBe(`File ${prefix}.key already exists. Overwrite (y/n)? `);
     expect(readFileSync(`${prefix}.key`, "utf8")).toBe("old");
+    const unanswered = await trustdock(["key", "generate", "--output-key-prefix", prefix], {
+      env: { COSIGN_PASSWORD: "p" },
+      input: "",
+    });
+    expect(unanswered.code).toBe(0);
+    expect(unanswered.stderr).toBe(`File ${prefix}.key already exists. Overwrite (y/n)? Invalid input\n`);
+    expect(readFileSync(`${prefix}.key`, "utf8")).toBe("old");
     const replaced = await trustdock(["key", "generate", "--output-key-prefix", prefix], {
       env: { COSIGN_PASSWORD: "p" },
       input: "y\n",

@@ -28,4 +28,16 @@ describe("verify-blob", () => {
       /truncated: 20 of 7[0-2] bytes/,
     );
   });
+
+  test.each([
+    ["ECDSA P-384", generateKeyPairSync("ec", { namedCurve: "P-384" })],
+    ["Ed25519", generateKeyPairSync("ed25519")],
+    ["RSA", generateKeyPairSync("rsa", { modulusLength: 2048 })],
+  ] as const)("%s keys verify blobs too, and only their own signatures", (_name, pair) => {
+    const own = signPayload(pair.privateKey, blob);
+    expect(() => verifyBlob(blob, own, { kind: "key", key: pair.publicKey })).not.toThrow();
+    expect(() => verifyBlob(utf8("other"), own, { kind: "key", key: pair.publicKey })).toThrow(
+      BlobVerificationError,
+    );
+  });
 });
