@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command } from "commander";
+import { registerAdmission } from "./commands/admission.js";
 import { registerCerts } from "./commands/certs.js";
 import { registerKey } from "./commands/key.js";
 import { registerLogin } from "./commands/login.js";
@@ -16,6 +17,7 @@ registerServer(program);
 registerSigner(program);
 registerCerts(program);
 registerLogin(program);
+registerAdmission(program);
 registerKey(program);
 registerVerifyBlob(program);
 
