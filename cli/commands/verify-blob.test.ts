@@ -169,6 +169,29 @@ describe("trustdock verify-blob with a certificate", () => {
     expect(await trustdock(args())).toEqual({ code: 0, stdout: "", stderr: "Verified OK\n" });
   });
 
+  test("regular expressions may stand for the identity and the issuer; one of each is required", async () => {
+    const flags = args({
+      "--certificate-identity-regexp": "@example\\.com$",
+      "--certificate-oidc-issuer-regexp": "^https://issuer\\.",
+    });
+    const withoutExact = flags.filter(
+      (a, i) =>
+        !["--certificate-identity", "--certificate-oidc-issuer"].includes(a) &&
+        !["--certificate-identity", "--certificate-oidc-issuer"].includes(flags[i - 1] ?? ""),
+    );
+    expect((await trustdock(withoutExact)).stderr).toBe("Verified OK\n");
+    const noIssuer = withoutExact.filter(
+      (a, i) =>
+        a !== "--certificate-oidc-issuer-regexp" &&
+        withoutExact[i - 1] !== "--certificate-oidc-issuer-regexp",
+    );
+    const refused = await trustdock(noIssuer);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain(
+      "--certificate-oidc-issuer or --certificate-oidc-issuer-regexp is required",
+    );
+  });
+
   test("another identity, another issuer or another root is refused", async () => {
     const identity = await trustdock(args({ "--certificate-identity": "eve@example.com" }));
     expect(identity.code).toBe(1);

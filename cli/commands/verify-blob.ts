@@ -12,7 +12,9 @@ interface VerifyBlobOptions {
   certificateChain?: string;
   caRoots?: string;
   certificateIdentity?: string;
+  certificateIdentityRegexp?: string;
   certificateOidcIssuer?: string;
+  certificateOidcIssuerRegexp?: string;
 }
 
 /**
@@ -35,7 +37,15 @@ export function registerVerifyBlob(program: Command): void {
     )
     .option("--ca-roots <file>", "root certificates the certificate may chain to (PEM)")
     .option("--certificate-identity <identity>", "the email or URI the certificate must name")
+    .option(
+      "--certificate-identity-regexp <regexp>",
+      "a regular expression an email or URI of the certificate must match",
+    )
     .option("--certificate-oidc-issuer <issuer>", "the OIDC issuer the certificate must name")
+    .option(
+      "--certificate-oidc-issuer-regexp <regexp>",
+      "a regular expression the certificate's OIDC issuer must match",
+    )
     .action(async (file: string, opts: VerifyBlobOptions) => {
       try {
         const blob = file === "-" ? await readStdin() : readFileSync(file);
@@ -57,10 +67,14 @@ function verifierFrom(opts: VerifyBlobOptions): BlobVerifier {
   if (opts.key !== undefined) return { kind: "key", key: parsePublicKeyPem(readFileSync(opts.key, "utf8")) };
   if (opts.certificate === undefined)
     throw new Error("please provide a public key (--key) or a certificate (--certificate)");
-  if (opts.certificateIdentity === undefined)
-    throw new Error("--certificate-identity is required for verification in keyless mode");
-  if (opts.certificateOidcIssuer === undefined)
-    throw new Error("--certificate-oidc-issuer is required for verification in keyless mode");
+  if (opts.certificateIdentity === undefined && opts.certificateIdentityRegexp === undefined)
+    throw new Error(
+      "--certificate-identity or --certificate-identity-regexp is required for verification in keyless mode",
+    );
+  if (opts.certificateOidcIssuer === undefined && opts.certificateOidcIssuerRegexp === undefined)
+    throw new Error(
+      "--certificate-oidc-issuer or --certificate-oidc-issuer-regexp is required for verification in keyless mode",
+    );
   const [certificate] = certificatesIn(opts.certificate);
   if (!certificate) throw new Error(`${opts.certificate} holds no certificate`);
   const chain = opts.certificateChain === undefined ? [] : certificatesIn(opts.certificateChain);
@@ -74,9 +88,23 @@ function verifierFrom(opts: VerifyBlobOptions): BlobVerifier {
     kind: "certificate",
     certificate,
     trust: { roots, intermediates: chain.slice(0, -1) },
-    policy: { identity: opts.certificateIdentity, oidcIssuer: opts.certificateOidcIssuer },
+    policy: {
+      identity: opts.certificateIdentity,
+      identityRegexp: regexpOption(opts.certificateIdentityRegexp, "--certificate-identity-regexp"),
+      oidcIssuer: opts.certificateOidcIssuer,
+      oidcIssuerRegexp: regexpOption(opts.certificateOidcIssuerRegexp, "--certificate-oidc-issuer-regexp"),
+    },
     at: new Date(),
   };
+}
+
+function regexpOption(source: string | undefined, flag: string): RegExp | undefined {
+  if (source === undefined) return undefined;
+  try {
+    return new RegExp(source);
+  } catch {
+    throw new Error(`${flag}: not a regular expression: ${source}`);
+  }
 }
 
 function certificatesIn(path: string): X509Certificate[] {

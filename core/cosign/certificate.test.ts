@@ -96,6 +96,21 @@ describe("signing certificates", () => {
     );
   });
 
+  test("regular expressions match anywhere in the identity and issuer, as Go's MatchString", () => {
+    expect(() =>
+      checkCertificateIdentity(leaf.cert, {
+        identityRegexp: /@example\.com$/,
+        oidcIssuerRegexp: /accounts\./,
+      }),
+    ).not.toThrow();
+    expect(() => checkCertificateIdentity(leaf.cert, { identityRegexp: /@evil\.com$/ })).toThrow(
+      `wanted /@evil\\.com$/, got ${EMAIL}`,
+    );
+    expect(() => checkCertificateIdentity(leaf.cert, { oidcIssuerRegexp: /^https:\/\/evil/ })).toThrow(
+      "OIDC issuer is https://accounts.example.com, not /^https:\\/\\/evil/",
+    );
+  });
+
   test("the verified key is the leaf's", () => {
     const key = verifiedCertificateKey(
       leaf.cert,

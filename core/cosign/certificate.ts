@@ -44,8 +44,12 @@ export interface CertificateTrust {
 export interface IdentityPolicy {
   /** `--certificate-identity`: a SAN email or URI, compared exactly. */
   identity?: string;
+  /** `--certificate-identity-regexp`: matched anywhere in a SAN email or URI, as Go's MatchString. */
+  identityRegexp?: RegExp;
   /** `--certificate-oidc-issuer`, compared exactly. */
   oidcIssuer?: string;
+  /** `--certificate-oidc-issuer-regexp`, matched as Go's MatchString. */
+  oidcIssuerRegexp?: RegExp;
 }
 
 /**
@@ -131,17 +135,24 @@ export function certificateIdentity(cert: X509Certificate): CertificateIdentity 
 
 export function checkCertificateIdentity(cert: X509Certificate, policy: IdentityPolicy): void {
   const found = certificateIdentity(cert);
+  const names = [...found.emails, ...found.uris];
+  const wanted = [policy.identity, policy.identityRegexp && `/${policy.identityRegexp.source}/`].filter(
+    Boolean,
+  );
   if (
-    policy.identity !== undefined &&
-    !found.emails.includes(policy.identity) &&
-    !found.uris.includes(policy.identity)
+    (policy.identity !== undefined && !names.includes(policy.identity)) ||
+    (policy.identityRegexp !== undefined && !names.some((n) => policy.identityRegexp?.test(n)))
   )
     throw new CertificateError(
-      `none of the expected identities matched what was in the certificate: wanted ${policy.identity}, got ${[...found.emails, ...found.uris].join(", ") || "no email or URI"}`,
+      `none of the expected identities matched what was in the certificate: wanted ${wanted.join(" and ")}, got ${names.join(", ") || "no email or URI"}`,
     );
-  if (policy.oidcIssuer !== undefined && found.oidcIssuer !== policy.oidcIssuer)
+  const issuer = found.oidcIssuer;
+  if (
+    (policy.oidcIssuer !== undefined && issuer !== policy.oidcIssuer) ||
+    (policy.oidcIssuerRegexp !== undefined && (issuer === undefined || !policy.oidcIssuerRegexp.test(issuer)))
+  )
     throw new CertificateError(
-      `the certificate's OIDC issuer is ${found.oidcIssuer ?? "missing"}, not ${policy.oidcIssuer}`,
+      `the certificate's OIDC issuer is ${issuer ?? "missing"}, not ${policy.oidcIssuer ?? `/${policy.oidcIssuerRegexp?.source}/`}`,
     );
 }
 
