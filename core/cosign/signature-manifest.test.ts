@@ -4,14 +4,42 @@ import {
   buildSignatureManifest,
   imageDigestOfSignatureTag,
   parseSignatureManifest,
+  SIGNATURE_ANNOTATION,
   SignatureManifestError,
+  signatureConfig,
   signatureLayerDescriptor,
   signatureTag,
 } from "./signature-manifest.js";
+import { buildSimpleSigningPayload } from "./simple-signing.js";
+import { cosignPushVector } from "./testdata/vectors.js";
 
 const hex = "634a8f35b5f16dcf4aaa0822adc0b1964bb786fca12f6831de8ddc45e5986a00";
+const pushed = cosignPushVector;
 
 describe("cosign's .sig manifests", () => {
+  test("payload, config and manifest come out byte for byte as cosign pushed them", () => {
+    const payload = buildSimpleSigningPayload({
+      dockerReference: pushed.docker_reference,
+      manifestDigest: pushed.image_digest,
+      optional: null,
+    });
+    expect(`sha256:${sha256Hex(payload)}`).toBe(pushed.payload_digest);
+    expect(payload.byteLength).toBe(pushed.payload_size);
+    const layer = signatureLayerDescriptor({
+      payload,
+      annotations: { [SIGNATURE_ANNOTATION]: pushed.signature },
+    });
+    const { manifest, config } = buildSignatureManifest([layer], pushed.config_created);
+    expect(`sha256:${sha256Hex(config)}`).toBe(pushed.config_digest);
+    expect(Buffer.from(manifest).toString("utf8")).toBe(pushed.manifest);
+    expect(`sha256:${sha256Hex(manifest)}`).toBe(pushed.manifest_digest);
+  });
+
+  test("without a recorded creation time the config carries Go's zero time, as cosign 2 writes it", () => {
+    const layer = signatureLayerDescriptor({ payload: utf8("{}"), annotations: {} });
+    expect(JSON.parse(Buffer.from(signatureConfig([layer])).toString()).created).toBe("0001-01-01T00:00:00Z");
+  });
+
   test("the tag of an image's signatures is sha256-<hex>.sig, and leads back to the digest", () => {
     expect(signatureTag(`sha256:${hex}`)).toBe(`sha256-${hex}.sig`);
     expect(imageDigestOfSignatureTag(`sha256-${hex}.sig`)).toBe(`sha256:${hex}`);

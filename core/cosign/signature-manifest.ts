@@ -62,25 +62,29 @@ export function signatureLayerDescriptor(layer: SignatureLayerContent): Descript
   };
 }
 
+/** Go's zero time: what cosign records as the creation time unless asked to record the real one. */
+export const ZERO_TIME = "0001-01-01T00:00:00Z";
+
 /**
  * The config go-containerregistry writes for cosign's signature image (an empty image with the layers
  * appended: one empty history entry and one diff ID per layer, the payloads being uncompressed).
+ * `created` is Go's RFC 3339 text, for cosign's --record-creation-timestamp.
  */
-export function signatureConfig(layers: readonly Descriptor[]): Uint8Array {
+export function signatureConfig(layers: readonly Descriptor[], created: string = ZERO_TIME): Uint8Array {
   const history = layers.map(() => '{"created":"0001-01-01T00:00:00Z"}').join(",");
   const diffIds = layers.map((l) => JSON.stringify(l.digest)).join(",");
   return new TextEncoder().encode(
-    `{"architecture":"","created":"0001-01-01T00:00:00Z","history":[${history}],"os":"",` +
+    `{"architecture":"","created":${JSON.stringify(created)},"history":[${history}],"os":"",` +
       `"rootfs":{"type":"layers","diff_ids":[${diffIds}]},"config":{}}`,
   );
 }
 
 /** The signature manifest and its config for these layers (existing ones first, a new one appended). */
-export function buildSignatureManifest(layers: readonly Descriptor[]): {
-  manifest: Uint8Array;
-  config: Uint8Array;
-} {
-  const config = signatureConfig(layers);
+export function buildSignatureManifest(
+  layers: readonly Descriptor[],
+  created: string = ZERO_TIME,
+): { manifest: Uint8Array; config: Uint8Array } {
+  const config = signatureConfig(layers, created);
   const manifest: SignatureManifest = {
     schemaVersion: 2,
     mediaType: OCI_MANIFEST_MEDIA_TYPE,

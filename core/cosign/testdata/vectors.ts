@@ -11,3 +11,18 @@ export const keyVectors = JSON.parse(
     unsupported_params: string;
   };
 };
+
+/** What cosign pushed when it signed an image: payload, config and manifest, digests as the registry gave them. */
+export const cosignPushVector = JSON.parse(
+  readFileSync(new URL("./cosign-push-vector.json", import.meta.url), "utf8"),
+) as {
+  docker_reference: string;
+  image_digest: string;
+  payload_digest: string;
+  payload_size: number;
+  signature: string;
+  config_created: string;
+  config_digest: string;
+  manifest: string;
+  manifest_digest: string;
+};
