@@ -21,11 +21,16 @@ describe("cosign key pairs", () => {
     expect(createPublicKey(privateKey).export({ format: "pem", type: "spki" })).toBe(pair.publicKeyPem);
   });
 
-  test("the key cosign generated loads with its password", () => {
-    const vector = keyVectors.cosign_generate_key_pair;
-    const privateKey = loadPrivateKey(vector.private_key_pem, vector.password);
-    expect(createPublicKey(privateKey).export({ format: "pem", type: "spki" })).toBe(vector.public_key_pem);
-  });
+  test.each([
+    ["ENCRYPTED COSIGN PRIVATE KEY, scrypt N=32768", keyVectors.cosign_generate_key_pair],
+    ["ENCRYPTED SIGSTORE PRIVATE KEY, scrypt N=65536", keyVectors.cosign_v2_sigstore_key],
+  ])(
+    "a key file cosign wrote (%s) loads with its password and pairs with its public key",
+    (_what, vector) => {
+      const privateKey = loadPrivateKey(vector.private_key_pem, vector.password);
+      expect(createPublicKey(privateKey).export({ format: "pem", type: "spki" })).toBe(vector.public_key_pem);
+    },
+  );
 
   test("the fixtures' public keys parse as ECDSA P-256", () => {
     for (const file of ["cosign.pub", "cosign2.pub", "rekor.pub"])

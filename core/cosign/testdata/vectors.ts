@@ -5,6 +5,7 @@ export const keyVectors = JSON.parse(
   readFileSync(new URL("./key-vectors.json", import.meta.url), "utf8"),
 ) as {
   cosign_generate_key_pair: { private_key_pem: string; password: string; public_key_pem: string };
+  cosign_v2_sigstore_key: { private_key_pem: string; password: string; public_key_pem: string };
   go_securesystemslib_vectors: {
     passphrase: string;
     sealed: { json: string; plaintext: string }[];
