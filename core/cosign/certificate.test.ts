@@ -111,6 +111,13 @@ describe("signing certificates", () => {
     );
   });
 
+  test("a leaf whose key cosign cannot verify with is refused as a certificate problem", async () => {
+    const k1 = await fulcioLeaf(intermediate, { email: EMAIL, curve: "P-521" });
+    expect(() =>
+      verifiedCertificateKey(k1.cert, { roots: [root.cert], intermediates: [intermediate.cert] }, {}),
+    ).toThrow("the certificate's key cannot sign for cosign: unsupported ECDSA curve: secp521r1");
+  });
+
   test("the verified key is the leaf's", () => {
     const key = verifiedCertificateKey(
       leaf.cert,

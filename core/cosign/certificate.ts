@@ -11,6 +11,7 @@ import {
   id_ce_subjectAltName,
   SubjectAlternativeName,
 } from "@peculiar/asn1-x509";
+import { describeKey } from "./keys.js";
 import { decodePemBlocks } from "./pem.js";
 
 export const OIDC_ISSUER_V1_OID = "1.3.6.1.4.1.57264.1.1";
@@ -164,5 +165,10 @@ export function verifiedCertificateKey(
 ): KeyObject {
   verifyCertificateChain(leaf, trust);
   checkCertificateIdentity(leaf, policy);
+  try {
+    describeKey(leaf.publicKey);
+  } catch (err) {
+    throw new CertificateError(`the certificate's key cannot sign for cosign: ${(err as Error).message}`);
+  }
   return leaf.publicKey;
 }

@@ -12,8 +12,11 @@ export interface Issued {
   keys: webcrypto.CryptoKeyPair;
 }
 
-export async function newKeys(): Promise<webcrypto.CryptoKeyPair> {
-  return (await webcrypto.subtle.generateKey(EC, true, ["sign", "verify"])) as webcrypto.CryptoKeyPair;
+export async function newKeys(curve: "P-256" | "P-521" = "P-256"): Promise<webcrypto.CryptoKeyPair> {
+  return (await webcrypto.subtle.generateKey({ ...EC, namedCurve: curve }, true, [
+    "sign",
+    "verify",
+  ])) as webcrypto.CryptoKeyPair;
 }
 
 async function issue(
@@ -64,6 +67,7 @@ export async function fulcioLeaf(
     issuerV2?: string;
     codeSigning?: boolean;
     notBefore?: Date;
+    curve?: "P-256" | "P-521";
   },
 ): Promise<Issued> {
   const extensions: x509.Extension[] = [
@@ -87,5 +91,12 @@ export async function fulcioLeaf(
       ),
     );
   }
-  return issue("", await newKeys(), ca, options.notBefore ?? new Date(Date.now() - MINUTE), 10, extensions);
+  return issue(
+    "",
+    await newKeys(options.curve),
+    ca,
+    options.notBefore ?? new Date(Date.now() - MINUTE),
+    10,
+    extensions,
+  );
 }
