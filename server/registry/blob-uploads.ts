@@ -74,8 +74,8 @@ export class BlobUploads {
       await this.discard(id);
       throw digestMismatch(digest.value, computed);
     }
-    await this.commit(id, digest.value, size);
-    await this.store.linkBlob(repository, digest.value, size, id);
+    await this.seal(id, size);
+    await this.store.linkBlob(repository, digest.value, size, id, () => this.place(id, digest.value));
   }
 
   async cancel(repository: string, id: string): Promise<void> {
@@ -92,8 +92,10 @@ export class BlobUploads {
       const size = await this.receive(id, 0, body, (bytes) => digester.update(bytes));
       const computed = `${digest.algorithm}:${digester.digest("hex")}`;
       if (computed !== digest.value) throw digestMismatch(digest.value, computed);
-      await this.commit(id, digest.value, size);
-      await this.store.linkBlob(repository, digest.value, size);
+      await this.seal(id, size);
+      await this.store.linkBlob(repository, digest.value, size, undefined, () =>
+        this.place(id, digest.value),
+      );
     } finally {
       await this.blobs.removeUpload(id);
     }
@@ -159,9 +161,18 @@ export class BlobUploads {
     return `${algorithm}:${digester.digest("hex")}`;
   }
 
-  private async commit(id: string, digest: string, size: number): Promise<void> {
+  private async seal(id: string, size: number): Promise<void> {
     try {
-      await this.blobs.commitUpload(id, digest, size);
+      await this.blobs.sealUpload(id, size);
+    } catch (err) {
+      if (err instanceof UploadFileMissingError) throw unknownUpload(id);
+      throw err;
+    }
+  }
+
+  private async place(id: string, digest: string): Promise<void> {
+    try {
+      await this.blobs.placeUpload(id, digest);
     } catch (err) {
       if (err instanceof UploadFileMissingError) throw unknownUpload(id);
       throw err;

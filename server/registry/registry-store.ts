@@ -1,4 +1,5 @@
 import type { Db, Queryable } from "../storage/db.js";
+import { lockBlobs } from "./blob-locks.js";
 import type { ParsedManifest } from "./manifest-format.js";
 
 export interface StoredManifest {
@@ -47,9 +48,20 @@ export class RegistryStore {
     return rows[0] === undefined ? undefined : Number(rows[0].size);
   }
 
-  /** Records the blob and links it to the repository; ends the upload session it came from, if any. */
-  async linkBlob(repository: string, digest: string, size: number, finishedUpload?: string): Promise<void> {
+  /**
+   * Records the blob and links it to the repository; ends the upload session it came from, if any.
+   * `placeFile` puts the blob's file in place under the same blob lock (see blob-locks.ts).
+   */
+  async linkBlob(
+    repository: string,
+    digest: string,
+    size: number,
+    finishedUpload?: string,
+    placeFile?: () => Promise<void>,
+  ): Promise<void> {
     await this.db.transaction(async (tx) => {
+      await lockBlobs(tx, [digest], "shared");
+      await placeFile?.();
       const repositoryId = await ensureRepository(tx, repository);
       await tx.query("INSERT INTO registry_blobs (digest, size) VALUES ($1, $2) ON CONFLICT DO NOTHING", [
         digest,
@@ -64,6 +76,7 @@ export class RegistryStore {
   /** Links a blob `from` holds into `repository`; false (nothing changed) when `from` lacks it. */
   async mountBlob(repository: string, from: string, digest: string): Promise<boolean> {
     return this.db.transaction(async (tx) => {
+      await lockBlobs(tx, [digest], "shared");
       const source = await tx.query(
         `SELECT 1 FROM registry_repository_blobs WHERE repository_id = ${REPOSITORY_ID} AND digest = $2`,
         [from, digest],
@@ -123,6 +136,7 @@ export class RegistryStore {
     tag?: string,
   ): Promise<MissingReferences> {
     return this.db.transaction(async (tx) => {
+      await lockBlobs(tx, manifest.parsed.blobs, "shared");
       const existing = await tx.query<{ id: string | number }>(
         "SELECT id FROM registry_repositories WHERE name = $1",
         [repository],
@@ -257,9 +271,11 @@ async function ensureRepository(tx: Queryable, name: string): Promise<number> {
   return Number(rows[0]?.id);
 }
 
+// A link's created_at is when a push last linked the blob there: garbage collection's grace counts from it.
 async function link(tx: Queryable, repositoryId: number, digest: string): Promise<void> {
   await tx.query(
-    "INSERT INTO registry_repository_blobs (repository_id, digest) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+    `INSERT INTO registry_repository_blobs (repository_id, digest) VALUES ($1, $2)
+     ON CONFLICT (repository_id, digest) DO UPDATE SET created_at = now()`,
     [repositoryId, digest],
   );
 }

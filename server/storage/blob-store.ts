@@ -1,5 +1,6 @@
+import type { Stats } from "node:fs";
 import { createReadStream, createWriteStream, type ReadStream } from "node:fs";
-import { type FileHandle, mkdir, open, rename, rm, stat } from "node:fs/promises";
+import { type FileHandle, mkdir, open, readdir, rename, rm, stat } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -94,17 +95,31 @@ export class BlobStore {
    * directory synced, so the blob is there after a crash once this resolves.
    */
   async commitUpload(id: string, digest: string, size: number): Promise<void> {
-    const from = this.uploadPath(id);
-    const to = this.blobPath(digest);
-    const file = await openExisting(from, "r+");
+    await this.sealUpload(id, size);
+    await this.placeUpload(id, digest);
+  }
+
+  /** The first half of commitUpload: cuts the upload to `size` bytes and syncs it. */
+  async sealUpload(id: string, size: number): Promise<void> {
+    const file = await openExisting(this.uploadPath(id), "r+");
     try {
       await file.truncate(size);
       await file.sync();
     } finally {
       await file.close();
     }
+  }
+
+  /** The second half of commitUpload: renames the sealed upload into place as `digest`, durably. */
+  async placeUpload(id: string, digest: string): Promise<void> {
+    const to = this.blobPath(digest);
     const created = await mkdir(dirname(to), { recursive: true });
-    await rename(from, to);
+    try {
+      await rename(this.uploadPath(id), to);
+    } catch (err) {
+      if (isNotFound(err)) throw new UploadFileMissingError(`upload ${id} does not exist`);
+      throw err;
+    }
     await syncDirectory(dirname(to));
     // A directory made just now is durable only once its parents record it.
     if (created !== undefined) {
@@ -117,6 +132,45 @@ export class BlobStore {
   async removeUpload(id: string): Promise<void> {
     await rm(this.uploadPath(id), { force: true });
   }
+
+  /** Deletes the blob's file; resolves with the bytes it held, or undefined when there was none. */
+  async removeBlob(digest: string): Promise<number | undefined> {
+    const size = await this.size(digest);
+    if (size === undefined) return undefined;
+    await rm(this.blobPath(digest), { force: true });
+    return size;
+  }
+
+  /** Every blob file there is, by digest. */
+  async *blobFiles(): AsyncIterable<StoredFile> {
+    for (const algorithm of await subdirectories(this.root)) {
+      if (algorithm === "uploads") continue;
+      for (const prefix of await subdirectories(join(this.root, algorithm))) {
+        for (const hex of await readdir(join(this.root, algorithm, prefix))) {
+          const digest = `${algorithm}:${hex}`;
+          if (!DIGEST.test(digest) || !hex.startsWith(prefix)) continue;
+          const file = await statIfPresent(this.blobPath(digest));
+          if (file?.isFile()) yield { name: digest, size: file.size, modified: file.mtime };
+        }
+      }
+    }
+  }
+
+  /** Every unfinished upload file, by upload id. */
+  async *uploadFiles(): AsyncIterable<StoredFile> {
+    for (const id of await readdir(join(this.root, "uploads"))) {
+      if (!UPLOAD_ID.test(id)) continue;
+      const file = await statIfPresent(this.uploadPath(id));
+      if (file?.isFile()) yield { name: id, size: file.size, modified: file.mtime };
+    }
+  }
+}
+
+/** A file of the store: a blob's digest or an upload's id, its size and when it was last written. */
+export interface StoredFile {
+  readonly name: string;
+  readonly size: number;
+  readonly modified: Date;
 }
 
 /** An upload file that is gone (cancelled, or finished by another process) reads as UploadFileMissingError. */
@@ -139,6 +193,21 @@ async function syncDirectory(path: string): Promise<void> {
     await dir.sync();
   } finally {
     await dir.close();
+  }
+}
+
+async function subdirectories(path: string): Promise<string[]> {
+  const entries = await readdir(path, { withFileTypes: true });
+  return entries.filter((entry) => entry.isDirectory()).map((entry) => entry.name);
+}
+
+// Files come and go while a collection walks the store: one that went is simply not there.
+async function statIfPresent(path: string): Promise<Stats | undefined> {
+  try {
+    return await stat(path);
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    throw err;
   }
 }
 
