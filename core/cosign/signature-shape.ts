@@ -3,11 +3,17 @@
  * only "does not verify". Reads the outer DER header of an ECDSA signature, nothing more.
  */
 import type { KeyObject } from "node:crypto";
-import { describeKey } from "./keys.js";
+import { describeKey, type KeyAlgorithm } from "./keys.js";
 
 export function signatureShapeProblem(signature: Uint8Array, key: KeyObject): string | undefined {
   if (signature.length === 0) return "the signature is empty";
-  switch (describeKey(key)) {
+  let algorithm: KeyAlgorithm;
+  try {
+    algorithm = describeKey(key);
+  } catch (err) {
+    return `the key cannot verify cosign signatures: ${(err as Error).message}`;
+  }
+  switch (algorithm) {
     case "ecdsa-p256":
     case "ecdsa-p384":
       return derSequenceProblem(signature);

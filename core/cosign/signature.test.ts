@@ -25,4 +25,10 @@ describe("signatures over a payload's exact bytes", () => {
     expect(signature[1]).toBe(signature.length - 2);
     expect(verifyPayloadSignature(publicKey, utf8("x"), signature)).toBe(true);
   });
+
+  test("a key of a kind cosign does not verify with verifies nothing", () => {
+    const { privateKey, publicKey } = generateKeyPairSync("ec", { namedCurve: "P-521" });
+    const payload = utf8("x");
+    expect(verifyPayloadSignature(publicKey, payload, signPayload(privateKey, payload))).toBe(false);
+  });
 });

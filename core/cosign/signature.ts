@@ -16,8 +16,10 @@ export function verifyPayloadSignature(
   payload: Uint8Array,
   signature: Uint8Array,
 ): boolean {
-  const algorithm = describeKey(publicKey) === "ed25519" ? null : "sha256";
+  const algorithm = publicKey.asymmetricKeyType === "ed25519" ? null : "sha256";
   try {
+    // Keys of kinds cosign does not verify with (small RSA, other curves) verify nothing.
+    describeKey(publicKey);
     return verify(algorithm, payload, { key: publicKey, dsaEncoding: "der" }, signature);
   } catch {
     // OpenSSL throws on some malformed DER instead of answering false; either way it does not verify.
