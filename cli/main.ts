@@ -2,6 +2,7 @@
 import { Command } from "commander";
 import { registerAdmission } from "./commands/admission.js";
 import { registerCerts } from "./commands/certs.js";
+import { registerGc } from "./commands/gc.js";
 import { registerKey } from "./commands/key.js";
 import { registerLogin } from "./commands/login.js";
 import { registerServer } from "./commands/server.js";
@@ -20,6 +21,7 @@ registerLogin(program);
 registerAdmission(program);
 registerKey(program);
 registerVerifyBlob(program);
+registerGc(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   console.error(`trustdock: ${err instanceof Error ? err.message : String(err)}`);
