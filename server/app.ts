@@ -21,6 +21,7 @@ import { ProjectStore } from "./projects/project-store.js";
 import { RegistryAuditTrail } from "./projects/registry-audit.js";
 import { catalogAuthorizer } from "./registry/catalog-access.js";
 import { replyRegistryError } from "./registry/errors.js";
+import { ManifestCache, manifestChangesMigrations } from "./registry/manifest-cache.js";
 import { registryMigrations } from "./registry/migrations.js";
 import { pullStatsMigrations } from "./registry/pull-stats.js";
 import { registerRegistry } from "./registry/registry.js";
@@ -59,6 +60,7 @@ export async function migrateServer(db: Db): Promise<void> {
   await migrate(db, "registry", registryMigrations);
   await migrate(db, "admission", admissionMigrations);
   await migrate(db, "registry-pulls", pullStatsMigrations);
+  await migrate(db, "registry-changes", manifestChangesMigrations);
 }
 
 /** The HTTPS server: token service, `/v2/` ping, and the Notary trust API. Holds no state of its own. */
@@ -144,7 +146,8 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     async (name) => (await projects.findByName(name))?.metadata,
   );
   const signedDigests = new SignedDigestIndex(opts.db, metadataStore);
-  await Promise.all([projectSettings.start(), signedDigests.start()]);
+  const manifestCache = new ManifestCache(opts.db);
+  await Promise.all([projectSettings.start(), signedDigests.start(), manifestCache.start()]);
   await app.register(harborApi, {
     prefix: "/api/v2.0",
     db: opts.db,
@@ -157,7 +160,12 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   const auditTrail = new RegistryAuditTrail(opts.db, app.log);
   auditTrail.start();
   app.addHook("onClose", async () => {
-    await Promise.all([projectSettings.stop(), signedDigests.stop(), auditTrail.close()]);
+    await Promise.all([
+      projectSettings.stop(),
+      signedDigests.stop(),
+      manifestCache.stop(),
+      auditTrail.close(),
+    ]);
   });
   await registerRegistry(router, {
     db: opts.db,
@@ -166,6 +174,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     authorizeCatalog: catalogAuthorizer(authenticate, challenge),
     pullPolicy: new ContentTrustPullPolicy(projectSettings, signedDigests, new RegistryStore(opts.db)),
     events: auditTrail,
+    manifestCache,
   });
   await registerAdmission(app, {
     db: opts.db,

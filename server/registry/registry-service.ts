@@ -2,6 +2,7 @@ import type { ReadStream } from "node:fs";
 import type { BlobStore } from "../storage/blob-store.js";
 import { digestOf, type ParsedDigest, parseDigest } from "./digest.js";
 import { RegistryError } from "./errors.js";
+import type { ManifestCache } from "./manifest-cache.js";
 import { OCI_INDEX, parseManifest } from "./manifest-format.js";
 import { isTag } from "./names.js";
 import type { PullPolicy } from "./pull-policy.js";
@@ -38,6 +39,7 @@ export class RegistryService {
     private readonly store: RegistryStore,
     private readonly blobs: BlobStore,
     private readonly pullPolicy?: PullPolicy,
+    private readonly cache?: ManifestCache,
   ) {}
 
   /** The blob's size if the repository holds it and its file is there. */
@@ -85,6 +87,7 @@ export class RegistryService {
       { digest, mediaType: parsed.mediaType, content: bytes, parsed },
       "tag" in reference ? reference.tag : undefined,
     );
+    this.cache?.invalidate(repository);
     const unknown = missing.blobs[0] ?? missing.manifests[0];
     if (unknown !== undefined)
       throw new RegistryError(
@@ -97,13 +100,18 @@ export class RegistryService {
 
   /** The manifest a reference names, once the pull policy allows it. */
   async manifest(repository: string, reference: Reference): Promise<StoredManifest> {
-    const manifest =
-      "tag" in reference
-        ? await this.store.manifestByTag(repository, reference.tag)
-        : await this.store.manifestByDigest(repository, reference.digest.value);
+    const manifest = await (this.cache
+      ? this.cache.get(repository, referenceKey(reference), () => this.lookUp(repository, reference))
+      : this.lookUp(repository, reference));
     if (!manifest) throw manifestUnknown(reference);
     await this.pullPolicy?.check(repository, manifest);
     return manifest;
+  }
+
+  private lookUp(repository: string, reference: Reference): Promise<StoredManifest | undefined> {
+    return "tag" in reference
+      ? this.store.manifestByTag(repository, reference.tag)
+      : this.store.manifestByDigest(repository, reference.digest.value);
   }
 
   /** By digest: the manifest and its tags. By tag: the tag alone. */
@@ -112,6 +120,7 @@ export class RegistryService {
       "tag" in reference
         ? await this.store.deleteTag(repository, reference.tag)
         : await this.store.deleteManifest(repository, reference.digest.value);
+    this.cache?.invalidate(repository);
     if (!deleted) throw manifestUnknown(reference);
   }
 
@@ -144,6 +153,11 @@ async function page(
   if (items.length <= limit) return { items };
   const shown = items.slice(0, limit);
   return { items: shown, next: shown[shown.length - 1] };
+}
+
+// A tag cannot hold a ':', a digest always does: one key space for both.
+function referenceKey(reference: Reference): string {
+  return "tag" in reference ? reference.tag : reference.digest.value;
 }
 
 function manifestUnknown(reference: Reference): RegistryError {

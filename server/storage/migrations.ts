@@ -33,10 +33,22 @@ export async function migrate(db: Db, scope: string, migrations: readonly Migrat
   }
 }
 
-// Migrations are plain DDL without functions or quoted semicolons, so a split on ';' is exact.
+// Statements end at ';', except inside a $$-quoted body (a trigger function's), which is kept whole.
 function splitStatements(sql: string): string[] {
-  return sql
-    .split(";")
-    .map((s) => s.trim())
-    .filter((s) => s.length > 0);
+  const statements: string[] = [];
+  let current = "";
+  sql.split("$$").forEach((part, i) => {
+    if (i % 2 === 1) {
+      current += `$$${part}$$`;
+      return;
+    }
+    const [first = "", ...rest] = part.split(";");
+    current += first;
+    for (const next of rest) {
+      statements.push(current);
+      current = next;
+    }
+  });
+  statements.push(current);
+  return statements.map((s) => s.trim()).filter((s) => s.length > 0);
 }
