@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
 import { readServiceConfig, type ServiceConfig } from "../config.js";
 import { ensureCertificates } from "./certs.js";
-import { closeOnSignal, runServer } from "./server.js";
+import { closeOnSignal, type RunningServer, runServer } from "./server.js";
 
 const MAIN = fileURLToPath(new URL("../main.js", import.meta.url));
 const RESTART_DELAY_MS = 1000;
@@ -60,10 +60,13 @@ export function registerUp(program: Command): void {
       const config = readServiceConfig();
       ensureCertificates(config);
       const signer = config.signerUrl ? undefined : superviseSigner(config);
-      const server = await runServer(config, { waitForSignerMs: signer ? SIGNER_START_TIMEOUT_MS : 0 });
+      // Listening for signals before the server starts: a stop while it waits for the signer must stop
+      // the signer too, not leave it running without its supervisor.
+      let server: RunningServer | undefined;
       closeOnSignal(async () => {
         signer?.stop();
-        await server.close();
+        await server?.close();
       });
+      server = await runServer(config, { waitForSignerMs: signer ? SIGNER_START_TIMEOUT_MS : 0 });
     });
 }
