@@ -130,6 +130,57 @@ describe("trustdock verify-blob on the real cosign signatures", () => {
   });
 });
 
+describe("trustdock verify-blob --bundle (what cosign sign-blob --bundle writes)", () => {
+  const fixture = cosignFixtures().find((f) => f.name === "cosign-key-rekor-valid");
+  const layer = fixture?.signatures[0];
+  let paths: { bundle: string; payload: string };
+
+  beforeAll(() => {
+    if (!layer) throw new Error("fixture cosign-key-rekor-valid missing");
+    paths = {
+      bundle: file(
+        "rekor.bundle",
+        JSON.stringify({
+          base64Signature: layer.annotations["dev.cosignproject.cosign/signature"],
+          rekorBundle: JSON.parse(layer.annotations["dev.sigstore.cosign/bundle"] ?? "{}"),
+        }),
+      ),
+      payload: file("rekor.payload", layer.payload),
+    };
+  });
+  const args = () => [
+    "verify-blob",
+    "--key",
+    cosignFixturePath("cosign2.pub"),
+    "--bundle",
+    paths.bundle,
+    paths.payload,
+  ];
+
+  test("the real signature and its Rekor entry verify offline with the Rekor key from SIGSTORE_REKOR_PUBLIC_KEY", async () => {
+    const res = await trustdock(args(), {
+      env: { SIGSTORE_REKOR_PUBLIC_KEY: cosignFixturePath("rekor.pub") },
+    });
+    expect(res).toEqual({ code: 0, stdout: "", stderr: "Verified OK\n" });
+  });
+
+  test("another Rekor key refuses the entry", async () => {
+    const res = await trustdock(args(), {
+      env: { SIGSTORE_REKOR_PUBLIC_KEY: cosignFixturePath("cosign.pub") },
+    });
+    expect(res.code).toBe(1);
+    expect(res.stderr).toContain("not one of the given Rekor keys");
+  });
+
+  test("with no Rekor key the entry is not taken on trust: refused, unless --insecure-ignore-tlog", async () => {
+    const env = { SIGSTORE_REKOR_PUBLIC_KEY: undefined } as unknown as NodeJS.ProcessEnv;
+    const refused = await trustdock(args(), { env });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain("set SIGSTORE_REKOR_PUBLIC_KEY");
+    expect((await trustdock([...args(), "--insecure-ignore-tlog"], { env })).stderr).toBe("Verified OK\n");
+  });
+});
+
 describe("trustdock verify-blob with a certificate", () => {
   const blob = Buffer.from("keyless blob\n");
   let paths: { cert: string; chain: string; sig: string; blob: string; otherChain: string };
@@ -190,6 +241,24 @@ describe("trustdock verify-blob with a certificate", () => {
     expect(refused.stderr).toContain(
       "--certificate-oidc-issuer or --certificate-oidc-issuer-regexp is required",
     );
+  });
+
+  test("the certificate and signature may come from a bundle instead", async () => {
+    const bundle = file(
+      "keyless.bundle",
+      JSON.stringify({
+        base64Signature: readFileSync(paths.sig, "utf8"),
+        cert: Buffer.from(readFileSync(paths.cert)).toString("base64"),
+      }),
+    );
+    const flags = args();
+    const withoutFiles = flags.filter(
+      (a, i) =>
+        !["--certificate", "--signature"].includes(a) &&
+        !["--certificate", "--signature"].includes(flags[i - 1] ?? ""),
+    );
+    const res = await trustdock([...withoutFiles.slice(0, -1), "--bundle", bundle, paths.blob]);
+    expect(res).toEqual({ code: 0, stdout: "", stderr: "Verified OK\n" });
   });
 
   test("another identity, another issuer or another root is refused", async () => {

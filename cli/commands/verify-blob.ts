@@ -3,11 +3,19 @@ import { existsSync, readFileSync } from "node:fs";
 import type { Command } from "commander";
 import { parseCertificatesPem } from "../../core/cosign/certificate.js";
 import { parsePublicKeyPem } from "../../core/cosign/keys.js";
-import { type BlobVerifier, decodeSignatureFile, verifyBlob } from "../../core/cosign/verify-blob.js";
+import {
+  type BlobTransparencyLog,
+  type BlobVerifier,
+  decodeSignatureFile,
+  type LocalSignedPayload,
+  parseLocalSignedPayload,
+  verifyBlob,
+} from "../../core/cosign/verify-blob.js";
 
 interface VerifyBlobOptions {
   key?: string;
-  signature: string;
+  signature?: string;
+  bundle?: string;
   certificate?: string;
   certificateChain?: string;
   caRoots?: string;
@@ -15,11 +23,13 @@ interface VerifyBlobOptions {
   certificateIdentityRegexp?: string;
   certificateOidcIssuer?: string;
   certificateOidcIssuerRegexp?: string;
+  insecureIgnoreTlog?: boolean;
 }
 
 /**
  * `trustdock verify-blob`, as cosign's: "Verified OK" on standard error and exit 0, or `Error: ...` and
- * exit 1. Offline: a certificate is checked against the roots given here, never fetched ones.
+ * exit 1. Offline: certificates are checked against the roots given here and a bundle's Rekor entry
+ * against the key in SIGSTORE_REKOR_PUBLIC_KEY, never against fetched ones.
  */
 export function registerVerifyBlob(program: Command): void {
   program
@@ -29,7 +39,11 @@ export function registerVerifyBlob(program: Command): void {
     )
     .argument("<file>", "the signed file, or - for standard input")
     .option("--key <file>", "the public key (PKIX PEM) to verify with")
-    .requiredOption("--signature <file>", "the signature: a file (base64 or raw) or the base64 text itself")
+    .option("--signature <file>", "the signature: a file (base64 or raw) or the base64 text itself")
+    .option(
+      "--bundle <file>",
+      "what cosign sign-blob --bundle wrote: the signature, its certificate and its Rekor entry",
+    )
     .option("--certificate <file>", "the signing certificate (PEM)")
     .option(
       "--certificate-chain <file>",
@@ -46,13 +60,18 @@ export function registerVerifyBlob(program: Command): void {
       "--certificate-oidc-issuer-regexp <regexp>",
       "a regular expression the certificate's OIDC issuer must match",
     )
+    .option("--insecure-ignore-tlog", "do not check the bundle's Rekor entry")
     .action(async (file: string, opts: VerifyBlobOptions) => {
       try {
         const blob = file === "-" ? await readStdin() : readFileSync(file);
-        const signature = decodeSignatureFile(
-          existsSync(opts.signature) ? readFileSync(opts.signature) : Buffer.from(opts.signature),
+        const bundle =
+          opts.bundle === undefined ? undefined : parseLocalSignedPayload(readFileSync(opts.bundle, "utf8"));
+        verifyBlob(
+          new Uint8Array(blob),
+          signatureFrom(opts, bundle),
+          verifierFrom(opts, bundle),
+          tlogFrom(opts, bundle),
         );
-        verifyBlob(new Uint8Array(blob), signature, verifierFrom(opts));
         console.error("Verified OK");
       } catch (err) {
         console.error(`Error: ${err instanceof Error ? err.message : String(err)}`);
@@ -61,11 +80,38 @@ export function registerVerifyBlob(program: Command): void {
     });
 }
 
-function verifierFrom(opts: VerifyBlobOptions): BlobVerifier {
+function signatureFrom(opts: VerifyBlobOptions, bundle: LocalSignedPayload | undefined): Uint8Array {
+  if (opts.signature !== undefined)
+    return decodeSignatureFile(
+      existsSync(opts.signature) ? readFileSync(opts.signature) : Buffer.from(opts.signature),
+    );
+  if (bundle) return decodeSignatureFile(Buffer.from(bundle.base64Signature));
+  throw new Error("missing flag '--signature'");
+}
+
+function tlogFrom(
+  opts: VerifyBlobOptions,
+  bundle: LocalSignedPayload | undefined,
+): BlobTransparencyLog | undefined {
+  if (!bundle?.rekorBundle || opts.insecureIgnoreTlog) return undefined;
+  // cosign's own variable for a Rekor key given out of band instead of fetched through TUF.
+  const keyFile = process.env.SIGSTORE_REKOR_PUBLIC_KEY;
+  if (!keyFile)
+    throw new Error(
+      "the bundle's Rekor entry can only be checked offline against a given Rekor key: set SIGSTORE_REKOR_PUBLIC_KEY (or pass --insecure-ignore-tlog)",
+    );
+  return { bundle: bundle.rekorBundle, rekorPublicKeys: [parsePublicKeyPem(readFileSync(keyFile, "utf8"))] };
+}
+
+function verifierFrom(opts: VerifyBlobOptions, bundle: LocalSignedPayload | undefined): BlobVerifier {
   if (opts.key !== undefined && opts.certificate !== undefined)
     throw new Error("--key and --certificate are mutually exclusive");
   if (opts.key !== undefined) return { kind: "key", key: parsePublicKeyPem(readFileSync(opts.key, "utf8")) };
-  if (opts.certificate === undefined)
+  const certificatePem =
+    opts.certificate !== undefined
+      ? readFileSync(opts.certificate, "utf8")
+      : bundle?.cert && Buffer.from(bundle.cert, "base64").toString("utf8");
+  if (!certificatePem)
     throw new Error("please provide a public key (--key) or a certificate (--certificate)");
   if (opts.certificateIdentity === undefined && opts.certificateIdentityRegexp === undefined)
     throw new Error(
@@ -75,8 +121,8 @@ function verifierFrom(opts: VerifyBlobOptions): BlobVerifier {
     throw new Error(
       "--certificate-oidc-issuer or --certificate-oidc-issuer-regexp is required for verification in keyless mode",
     );
-  const [certificate] = certificatesIn(opts.certificate);
-  if (!certificate) throw new Error(`${opts.certificate} holds no certificate`);
+  const [certificate] = parseCertificatesPem(certificatePem);
+  if (!certificate) throw new Error("the certificate holds no CERTIFICATE block");
   const chain = opts.certificateChain === undefined ? [] : certificatesIn(opts.certificateChain);
   const roots: X509Certificate[] = opts.caRoots === undefined ? [] : certificatesIn(opts.caRoots);
   // As cosign: the chain file ends with the root it trusts; what comes before are intermediates.
@@ -94,7 +140,7 @@ function verifierFrom(opts: VerifyBlobOptions): BlobVerifier {
       oidcIssuer: opts.certificateOidcIssuer,
       oidcIssuerRegexp: regexpOption(opts.certificateOidcIssuerRegexp, "--certificate-oidc-issuer-regexp"),
     },
-    at: new Date(),
+    now: new Date(),
   };
 }
 

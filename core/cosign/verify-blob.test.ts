@@ -1,7 +1,15 @@
 import { generateKeyPairSync } from "node:crypto";
-import { toBase64, utf8 } from "../encoding.js";
+import { cosignFixtures, cosignFixtureText } from "../../test/support/cosign-fixtures.js";
+import { fromBase64, toBase64, utf8 } from "../encoding.js";
+import { parsePublicKeyPem } from "./keys.js";
+import type { RekorBundle } from "./rekor-bundle.js";
 import { signPayload } from "./signature.js";
-import { BlobVerificationError, decodeSignatureFile, verifyBlob } from "./verify-blob.js";
+import {
+  BlobVerificationError,
+  decodeSignatureFile,
+  parseLocalSignedPayload,
+  verifyBlob,
+} from "./verify-blob.js";
 
 describe("verify-blob", () => {
   const { privateKey, publicKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
@@ -39,5 +47,53 @@ describe("verify-blob", () => {
     expect(() => verifyBlob(utf8("other"), own, { kind: "key", key: pair.publicKey })).toThrow(
       BlobVerificationError,
     );
+  });
+});
+
+describe("verify-blob with a Rekor entry, offline", () => {
+  const fixture = cosignFixtures().find((f) => f.name === "cosign-key-rekor-valid");
+  const layer = fixture?.signatures[0];
+  if (!fixture || !layer) throw new Error("fixture cosign-key-rekor-valid missing");
+  const key = parsePublicKeyPem(cosignFixtureText(fixture.verifyWith));
+  const rekor = parsePublicKeyPem(cosignFixtureText("rekor.pub"));
+  const signatureBase64 = layer.annotations["dev.cosignproject.cosign/signature"] ?? "";
+  const local = parseLocalSignedPayload(
+    JSON.stringify({
+      base64Signature: signatureBase64,
+      rekorBundle: JSON.parse(layer.annotations["dev.sigstore.cosign/bundle"] ?? "{}"),
+    }),
+  );
+
+  test("cosign's signature over the payload, with its Rekor entry checked against Rekor's key", () => {
+    if (!local.rekorBundle) throw new Error("no Rekor bundle parsed");
+    expect(() =>
+      verifyBlob(
+        layer.payload,
+        fromBase64(local.base64Signature),
+        { kind: "key", key },
+        {
+          bundle: local.rekorBundle as RekorBundle,
+          rekorPublicKeys: [rekor],
+        },
+      ),
+    ).not.toThrow();
+  });
+
+  test("the Rekor entry checked against another key is refused", () => {
+    expect(() =>
+      verifyBlob(
+        layer.payload,
+        fromBase64(signatureBase64),
+        { kind: "key", key },
+        {
+          bundle: local.rekorBundle as RekorBundle,
+          rekorPublicKeys: [key],
+        },
+      ),
+    ).toThrow("not one of the given Rekor keys");
+  });
+
+  test("a bundle without a base64Signature is not one", () => {
+    expect(() => parseLocalSignedPayload("{}")).toThrow("no base64Signature");
   });
 });
