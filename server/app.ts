@@ -11,6 +11,7 @@ import { authMigrations } from "./auth/migrations.js";
 import { tokenRoutes } from "./auth/routes.js";
 import { TokenService } from "./auth/token-service.js";
 import { UserStore } from "./auth/users.js";
+import { cosignKeyMigrations } from "./content-trust/cosign-key-store.js";
 import { ProjectSettingsCache } from "./content-trust/project-settings.js";
 import { ContentTrustPullPolicy } from "./content-trust/pull-policy.js";
 import { V2Router } from "./http/v2-router.js";
@@ -61,6 +62,7 @@ export async function migrateServer(db: Db): Promise<void> {
   await migrate(db, "admission", admissionMigrations);
   await migrate(db, "registry-pulls", pullStatsMigrations);
   await migrate(db, "registry-changes", manifestChangesMigrations);
+  await migrate(db, "cosign-keys", cosignKeyMigrations);
 }
 
 /** The HTTPS server: token service, `/v2/` ping, and the Notary trust API. Holds no state of its own. */

@@ -1,4 +1,5 @@
 import type { FastifyPluginAsync } from "fastify";
+import { CosignKeyStore } from "../../content-trust/cosign-key-store.js";
 import type { Db } from "../../storage/db.js";
 import type { AccessControl } from "../access-control.js";
 import { AuditLog } from "../audit-log.js";
@@ -9,6 +10,7 @@ import { ProjectStore } from "../project-store.js";
 import { RobotStore } from "../robot-store.js";
 import { UserDirectory } from "../user-directory.js";
 import { auditLogRoutes } from "./audit-logs-routes.js";
+import { cosignKeyRoutes } from "./cosign-keys-routes.js";
 import type { ApiDeps } from "./deps.js";
 import { memberRoutes } from "./members-routes.js";
 import { metadataRoutes } from "./metadata-routes.js";
@@ -63,6 +65,7 @@ export const harborApi: FastifyPluginAsync<HarborApiOptions> = async (api, optio
     ...userRoutes(deps),
     ...auditLogRoutes(deps),
     ...repositoryRoutes(deps),
+    ...cosignKeyRoutes(deps, new CosignKeyStore(options.db)),
   ];
   for (const route of routes) registerRoute(api, route, options.access.authenticate);
   const document = openApiDocument(routes, api.prefix);

@@ -3,6 +3,9 @@ import AccessorySchema from "../../../schemas/harbor/Accessory.json" with { type
 import ArtifactSchema from "../../../schemas/harbor/Artifact.json" with { type: "json" };
 import ArtifactPathSchema from "../../../schemas/harbor/ArtifactPath.json" with { type: "json" };
 import AuditLogSchema from "../../../schemas/harbor/AuditLog.json" with { type: "json" };
+import CosignKeySchema from "../../../schemas/harbor/CosignKey.json" with { type: "json" };
+import CosignKeyPathSchema from "../../../schemas/harbor/CosignKeyPath.json" with { type: "json" };
+import CosignKeyReqSchema from "../../../schemas/harbor/CosignKeyReq.json" with { type: "json" };
 import ErrorSchema from "../../../schemas/harbor/Error.json" with { type: "json" };
 import ErrorsSchema from "../../../schemas/harbor/Errors.json" with { type: "json" };
 import MemberListQuerySchema from "../../../schemas/harbor/MemberListQuery.json" with { type: "json" };
@@ -55,6 +58,9 @@ export const HARBOR_SCHEMAS: readonly HarborSchema[] = [
   ArtifactSchema,
   ArtifactPathSchema,
   AuditLogSchema,
+  CosignKeySchema,
+  CosignKeyPathSchema,
+  CosignKeyReqSchema,
   ErrorSchema,
   ErrorsSchema,
   MemberListQuerySchema,
