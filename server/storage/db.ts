@@ -1,5 +1,14 @@
 /** The one database interface that the server and the signer write to, whatever the driver underneath. */
-export type SqlParam = string | number | bigint | boolean | Uint8Array | Date | null | readonly string[];
+export type SqlParam =
+  | string
+  | number
+  | bigint
+  | boolean
+  | Uint8Array
+  | Date
+  | null
+  | readonly string[]
+  | readonly number[];
 
 export interface Queryable {
   query<Row = Record<string, unknown>>(sql: string, params?: readonly SqlParam[]): Promise<Row[]>;

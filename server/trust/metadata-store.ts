@@ -15,6 +15,12 @@ export interface NewFile {
   sha256: string;
 }
 
+/** What a publish changed, as the changefeed records it: the new timestamp. */
+export interface PublishedChange {
+  timestampVersion: number;
+  timestampSha256: string;
+}
+
 export interface ServerKey {
   keyId: string;
   algorithm: string;
@@ -97,16 +103,39 @@ export class MetadataStore {
     await tx.query("SELECT pg_advisory_xact_lock(hashtext($1))", [`tuf:${gun}`]);
   }
 
-  async insert(tx: Queryable, gun: string, files: readonly NewFile[]): Promise<void> {
-    for (const f of files) {
-      await tx.query("INSERT INTO tuf_files (gun, role, version, data, sha256) VALUES ($1, $2, $3, $4, $5)", [
+  /**
+   * Stores files of one repository, records the change in the changefeed and announces it to the other
+   * server processes (delivered when `tx` commits), in one round trip: a publish holds the repository's
+   * lock while it writes, so each round trip here is one the next publisher waits for. Data travels as
+   * hex text, which both drivers pass in arrays alike.
+   */
+  async insert(
+    tx: Queryable,
+    gun: string,
+    files: readonly NewFile[],
+    change?: PublishedChange,
+  ): Promise<void> {
+    await tx.query(
+      `WITH written AS (
+         INSERT INTO tuf_files (gun, role, version, data, sha256)
+         SELECT $1, f.role, f.version, decode(f.data, 'hex'), f.sha256
+         FROM unnest($2::text[], $3::integer[], $4::text[], $5::text[]) AS f(role, version, data, sha256)
+       ), change AS (
+         INSERT INTO tuf_changefeed (gun, version, sha256, category)
+         SELECT $1, $6::integer, $7::text, 'update' WHERE $6::integer IS NOT NULL
+       )
+       SELECT pg_notify($8, $1) WHERE $6::integer IS NOT NULL`,
+      [
         gun,
-        f.role,
-        f.version,
-        f.data,
-        f.sha256,
-      ]);
-    }
+        files.map((f) => f.role),
+        files.map((f) => f.version),
+        files.map((f) => Buffer.from(f.data).toString("hex")),
+        files.map((f) => f.sha256),
+        change?.timestampVersion ?? null,
+        change?.timestampSha256 ?? null,
+        TRUST_CHANGES_CHANNEL,
+      ],
+    );
   }
 
   async deleteRepository(tx: Queryable, gun: string): Promise<number> {

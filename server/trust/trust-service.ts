@@ -241,14 +241,10 @@ export class TrustService {
     timestampVersion: number,
     timestampBytes: Uint8Array,
   ): Promise<void> {
-    await this.store.insert(tx, gun, written);
-    await this.store.recordChange(tx, {
-      gun,
-      version: timestampVersion,
-      sha256: sha256Hex(timestampBytes),
-      category: "update",
+    await this.store.insert(tx, gun, written, {
+      timestampVersion,
+      timestampSha256: sha256Hex(timestampBytes),
     });
-    await this.store.announceChange(tx, gun);
   }
 
   private async createKey(tx: Queryable, gun: string, role: ServerKeyRole): Promise<PublicKey> {
