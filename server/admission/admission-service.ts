@@ -15,14 +15,22 @@ import {
   type ImageVerdict,
   pinningPatch,
 } from "../../core/admission/verdict.js";
-import { type ContainerImage, isWorkloadKind, workloadImages } from "../../core/admission/workload.js";
+import {
+  type ContainerImage,
+  imagePullSecretNames,
+  isWorkloadKind,
+  workloadImages,
+} from "../../core/admission/workload.js";
 import type { AuditEntry } from "../projects/audit-log.js";
 import type { CheckResult, ImageChecker } from "./image-checker.js";
+import type { PullSecrets } from "./pull-secrets.js";
 
 export interface AdmissionServiceOptions {
   /** The policy in force; asked once per review, so a changed file applies to the next one. */
   policy: () => AdmissionPolicy;
   checker: ImageChecker;
+  /** Where the workload's imagePullSecrets are read (in a cluster); without, only the policy's credentials. */
+  pullSecrets?: PullSecrets;
   /** Where each decision is recorded (AuditLog.record); the CLI records nothing. */
   record?: (entry: AuditEntry) => Promise<void>;
 }
@@ -60,6 +68,7 @@ export class AdmissionService {
     const verdicts = await this.check(
       workloadImages(request.kind.kind, request.object),
       request.namespace ?? "",
+      imagePullSecretNames(request.kind.kind, request.object),
     );
     await this.audit(request, verdicts);
     const answer = aggregate(verdicts);
@@ -69,8 +78,15 @@ export class AdmissionService {
     };
   }
 
-  /** The verdict for each of `images` in `namespace`: what the webhook and the CLI both decide on. */
-  async check(images: readonly ContainerImage[], namespace: string): Promise<ImageVerdict[]> {
+  /**
+   * The verdict for each of `images` in `namespace`, whose pods pull with `pullSecrets`: what the webhook
+   * and the CLI both decide on.
+   */
+  async check(
+    images: readonly ContainerImage[],
+    namespace: string,
+    pullSecrets: readonly string[] = [],
+  ): Promise<ImageVerdict[]> {
     const policy = this.opts.policy();
     if (this.cachedFor !== policy) {
       this.cache.clear();
@@ -92,7 +108,8 @@ export class AdmissionService {
     });
     const byImage = new Map<string, Promise<ImageVerdictParts>>();
     for (const { image } of images) {
-      if (!byImage.has(image)) byImage.set(image, this.decide(image, namespace, policy, signal, deadline));
+      if (!byImage.has(image))
+        byImage.set(image, this.decide(image, { namespace, pullSecrets }, policy, signal, deadline));
     }
     try {
       return await Promise.all(
@@ -108,7 +125,7 @@ export class AdmissionService {
 
   private async decide(
     image: string,
-    namespace: string,
+    scope: Scope,
     policy: AdmissionPolicy,
     signal: AbortSignal,
     deadline: Promise<CheckResult>,
@@ -120,31 +137,41 @@ export class AdmissionService {
       if (err instanceof InvalidImageReferenceError) return { decision: "deny", reasons: [err.message] };
       throw err;
     }
-    const rule = ruleFor(policy, fullName(ref), namespace);
+    const rule = ruleFor(policy, fullName(ref), scope.namespace);
     if (!rule) {
       return policy.unmatched === "allow"
         ? { decision: "admit", reasons: ["no policy rule matches it"] }
         : { decision: "deny", reasons: [`no policy rule matches ${describe(ref)}`] };
     }
-    const { findings } = await Promise.race([this.cached(ref, rule, policy, signal), deadline]);
+    const { findings } = await Promise.race([this.cached(ref, rule, scope, policy, signal), deadline]);
     return verdictParts(rule, findings);
   }
 
   private cached(
     ref: ImageReference,
     rule: PolicyRule,
+    scope: Scope,
     policy: AdmissionPolicy,
     signal: AbortSignal,
   ): Promise<CheckResult> {
-    const key = `${policy.rules.indexOf(rule)} ${describe(ref)}`;
+    const source = this.opts.pullSecrets;
+    const usesPullSecrets =
+      source !== undefined && scope.pullSecrets.length > 0 && !policy.registries[ref.registry]?.username;
+    // What one namespace's pull secrets let through is not an answer for another namespace.
+    const key = `${policy.rules.indexOf(rule)} ${describe(ref)}${usesPullSecrets ? ` ${scope.namespace}/${scope.pullSecrets.join(",")}` : ""}`;
     const hit = this.cache.get(key);
     if (hit && hit.expiresAt > Date.now()) return hit.result;
-    const result = this.opts.checker.check(ref, rule, signal).catch(
-      (err: unknown): CheckResult => ({
-        findings: { failures: [`the check failed: ${(err as Error).message}`] },
-        transient: true,
-      }),
-    );
+    const credentials = usesPullSecrets
+      ? source.credentials(scope.namespace, scope.pullSecrets, ref.registry, signal)
+      : Promise.resolve(undefined);
+    const result = credentials
+      .then((found) => this.opts.checker.check(ref, rule, signal, found))
+      .catch(
+        (err: unknown): CheckResult => ({
+          findings: { failures: [`the check failed: ${(err as Error).message}`] },
+          transient: true,
+        }),
+      );
     if (this.cache.size >= MAX_CACHE_ENTRIES) this.cache.clear();
     this.cache.set(key, { result, expiresAt: Date.now() + policy.cacheTtlMs });
     // A check that could not be made is not an answer to remember: the next review asks again.
@@ -167,6 +194,11 @@ export class AdmissionService {
       ),
     );
   }
+}
+
+interface Scope {
+  namespace: string;
+  pullSecrets: readonly string[];
 }
 
 type ImageVerdictParts = Pick<ImageVerdict, "decision" | "reasons" | "rule" | "digest" | "pinned">;

@@ -1,4 +1,5 @@
 import type { CosignVerifier } from "../../core/admission/cosign.js";
+import type { RegistryCredentials } from "../../core/admission/docker-config.js";
 import {
   fullName,
   type ImageReference,
@@ -51,10 +52,16 @@ export class ImageChecker {
     private readonly clock: () => Date = () => new Date(),
   ) {}
 
-  async check(ref: ImageReference, rule: PolicyRule, signal: AbortSignal): Promise<CheckResult> {
+  /** `credentials`: from the workload's pull secrets, used where the policy names none for the registry. */
+  async check(
+    ref: ImageReference,
+    rule: PolicyRule,
+    signal: AbortSignal,
+    credentials?: RegistryCredentials,
+  ): Promise<CheckResult> {
     let digest: string;
     try {
-      digest = ref.digest ?? (await this.resolve(ref, signal));
+      digest = ref.digest ?? (await this.resolve(ref, signal, credentials));
     } catch (err) {
       return failed(err);
     }
@@ -64,7 +71,7 @@ export class ImageChecker {
     if (rule.notary) {
       const notary = rule.notary;
       requirements.push(
-        this.checkNotary(ref, digest, notary, signal).then(
+        this.checkNotary(ref, digest, notary, signal, credentials).then(
           (failure) => void (failure && findings.failures.push(failure)),
           (err) => {
             const result = failed(err);
@@ -91,9 +98,14 @@ export class ImageChecker {
     return { findings, transient };
   }
 
-  private async resolve(ref: ImageReference, signal: AbortSignal): Promise<string> {
+  private async resolve(
+    ref: ImageReference,
+    signal: AbortSignal,
+    credentials: RegistryCredentials | undefined,
+  ): Promise<string> {
     const host = registryApiHost(ref.registry);
-    return (await this.registries.resolveManifest(host, ref.repository, ref.tag ?? "latest", signal)).digest;
+    const tag = ref.tag ?? "latest";
+    return (await this.registries.resolveManifest(host, ref.repository, tag, signal, credentials)).digest;
   }
 
   /** Undefined when the trust data signs `digest` for the reference; the reason otherwise. */
@@ -102,10 +114,11 @@ export class ImageChecker {
     digest: string,
     requirement: NotaryRequirement,
     signal: AbortSignal,
+    credentials: RegistryCredentials | undefined,
   ): Promise<string | undefined> {
     const host = trustServerHost(ref.registry);
     const gun = fullName(ref);
-    const fetch = (role: string) => this.registries.trustFile(host, gun, role, signal);
+    const fetch = (role: string) => this.registries.trustFile(host, gun, role, signal, credentials);
     const [rootBytes, timestampBytes, snapshotBytes, targetsBytes, pinned] = await Promise.all([
       fetch("root"),
       fetch("timestamp"),

@@ -5,6 +5,7 @@ import type { Db } from "../storage/db.js";
 import { AdmissionService } from "./admission-service.js";
 import { ImageChecker } from "./image-checker.js";
 import { WatchedPolicy } from "./policy-file.js";
+import { KubernetesPullSecrets } from "./pull-secrets.js";
 import { AdmissionRegistryClient } from "./registry-client.js";
 import { DatabaseRootPins } from "./root-pins.js";
 import { admissionRoutes } from "./routes.js";
@@ -25,9 +26,11 @@ export async function registerAdmission(app: FastifyInstance, opts: AdmissionOpt
   const registries = new AdmissionRegistryClient((host) => policy.current().registries[host] ?? {});
   const checker = new ImageChecker(registries, new DatabaseRootPins(opts.db), opts.cosign, opts.clock);
   const audit = new AuditLog(opts.db);
+  const pullSecrets = KubernetesPullSecrets.inCluster();
   const service = new AdmissionService({
     policy: () => policy.current(),
     checker,
+    ...(pullSecrets ? { pullSecrets } : {}),
     record: (entry) => audit.record(entry),
   });
   app.addHook("onClose", async () => registries.close());

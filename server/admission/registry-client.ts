@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { Agent, request } from "node:https";
 import { rootCertificates } from "node:tls";
+import type { RegistryCredentials } from "../../core/admission/docker-config.js";
 import type { RegistrySettings } from "../../core/admission/policy.js";
 
 const MANIFEST_TYPES = [
@@ -49,15 +50,19 @@ export class AdmissionRegistryClient {
     this.agents.clear();
   }
 
-  /** The digest and size of the manifest `reference` names, hashed from the bytes served. */
+  /**
+   * The digest and size of the manifest `reference` names, hashed from the bytes served. `credentials`
+   * (from a pull secret) apply when the policy gives none for the registry.
+   */
   async resolveManifest(
     host: string,
     repository: string,
     reference: string,
     signal: AbortSignal,
+    credentials?: RegistryCredentials,
   ): Promise<ResolvedManifest> {
     const path = `/v2/${repository}/manifests/${reference}`;
-    const reply = await this.get(host, path, MANIFEST_TYPES, `repository ${repository}`, signal);
+    const reply = await this.get(host, path, MANIFEST_TYPES, `repository ${repository}`, signal, credentials);
     if (reply.status === 404)
       throw new RegistryAnswerError(`${host}/${repository}:${reference} is not in the registry`);
     if (reply.status !== 200) throw statusError(host, reply);
@@ -76,9 +81,10 @@ export class AdmissionRegistryClient {
     gun: string,
     role: string,
     signal: AbortSignal,
+    credentials?: RegistryCredentials,
   ): Promise<Uint8Array | undefined> {
     const path = `/v2/${gun}/_trust/tuf/${role}.json`;
-    const reply = await this.get(host, path, "application/json", `trust ${gun}`, signal);
+    const reply = await this.get(host, path, "application/json", `trust ${gun}`, signal, credentials);
     if (reply.status === 404) return undefined;
     if (reply.status !== 200) throw statusError(host, reply);
     return new Uint8Array(reply.body);
@@ -91,10 +97,13 @@ export class AdmissionRegistryClient {
     accept: string,
     tokenKey: string,
     signal: AbortSignal,
+    credentials?: RegistryCredentials,
   ): Promise<Reply> {
-    const settings = this.settingsFor(host);
+    const configured = this.settingsFor(host);
+    const settings =
+      configured.username === undefined && credentials ? { ...configured, ...credentials } : configured;
     const url = new URL(`https://${host}${path}`);
-    const key = `${host} ${tokenKey}`;
+    const key = `${host} ${settings.username ?? ""} ${tokenKey}`;
     const cached = this.tokens.get(key);
     const valid = cached && cached.expiresAt > Date.now() ? cached.token : undefined;
     const first = await this.send(url, { accept, ...authHeader(valid) }, settings, signal);
