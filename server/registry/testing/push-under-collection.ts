@@ -19,6 +19,8 @@ export interface PushUnderCollectionOptions {
   readonly clients: readonly RegistryCall[];
   readonly collect: () => Promise<CollectionReport>;
   readonly durationMs: number;
+  /** Between one collection and the next (default 10 ms). */
+  readonly pauseMs?: number;
 }
 
 export interface PushUnderCollectionOutcome {
@@ -74,7 +76,7 @@ export async function pushUnderCollection(
       const report = await opts.collect();
       collections++;
       collectedBlobs += report.blobs.length;
-      await new Promise((resolve) => setTimeout(resolve, 10));
+      await new Promise((resolve) => setTimeout(resolve, opts.pauseMs ?? 10));
     }
   };
   await Promise.all([
