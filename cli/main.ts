@@ -6,8 +6,10 @@ import { registerGc } from "./commands/gc.js";
 import { registerKey } from "./commands/key.js";
 import { registerLogin } from "./commands/login.js";
 import { registerServer } from "./commands/server.js";
+import { registerSign } from "./commands/sign.js";
 import { registerSigner } from "./commands/signer.js";
 import { registerUp } from "./commands/up.js";
+import { registerVerify } from "./commands/verify.js";
 import { registerVerifyBlob } from "./commands/verify-blob.js";
 
 const program = new Command("trustdock").description(
@@ -20,6 +22,8 @@ registerCerts(program);
 registerLogin(program);
 registerAdmission(program);
 registerKey(program);
+registerSign(program);
+registerVerify(program);
 registerVerifyBlob(program);
 registerGc(program);
 
