@@ -1,15 +1,19 @@
 /**
  * `npm run bench:registry`: Trustdock's registry against the CNCF distribution registry 2.8, side by side
  * in one run. A 256 MiB blob pushed (monolithic POST + streamed PUT) and pulled with curl, manifest GETs by
- * tag under wrk, and the cost of content trust (manifest GET with enforcement on vs off).
+ * tag under wrk, and the cost of content trust (manifest GET with `enable_content_trust` on, the image signed
+ * in Notary by the notary CLI, vs off).
  *
- * distribution runs as registry-anchor-up.sh starts it (plain HTTP, filesystem, no auth). Trustdock runs as
+ * distribution runs as registry-anchor-up.sh starts it (plain HTTP, filesystem, no auth), and a second one
+ * serves HTTPS on its own storage, so that what TLS costs can be told apart. Trustdock runs as
  * `trustdock up` does (its own process, HTTPS, the token service): on PostgreSQL, and on embedded PGlite
  * unless BENCH_PGLITE=0. Each client gets one token from /service/token and reuses it, as docker does.
  *
  * Settings (environment): BENCH_DURATION_S (5), BENCH_WARMUP_S (1), BENCH_THREADS (2), BENCH_CONNECTIONS
  * (32), BENCH_BLOB_MIB (256), BENCH_BLOB_ROUNDS (3), BENCH_PULLS (3 per round), BENCH_TRUST_ROUNDS (2),
- * BENCH_PG_PORT (55432), BENCH_PGLITE (1), BENCH_KEEP=1 keeps the temporary folder (logs, data).
+ * BENCH_PG_PORT (55432), BENCH_PGLITE (1), BENCH_KEEP=1 keeps the temporary folder (logs, data),
+ * BENCH_PARTS (blobs,manifests,trust: which measurements to make), BENCH_TRUSTDOCK_NODE_OPTIONS (extra node
+ * flags for the Trustdock processes, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile them).
  *
  * Exits non-zero only on errors (a service that does not start, a wrong answer); a missed goal is printed.
  */
@@ -63,6 +67,8 @@ const TRUST_ROUNDS = Math.min(intEnv("BENCH_TRUST_ROUNDS", 2), 10);
 const PG_PORT = intEnv("BENCH_PG_PORT", 55432);
 const WITH_PGLITE = process.env.BENCH_PGLITE !== "0";
 const KEEP = process.env.BENCH_KEEP === "1";
+const PARTS = new Set((process.env.BENCH_PARTS ?? "blobs,manifests,trust").split(",").map((p) => p.trim()));
+const TRUSTDOCK_NODE_OPTIONS = (process.env.BENCH_TRUSTDOCK_NODE_OPTIONS ?? "").split(" ").filter(Boolean);
 /** The whole bench, start to stop; past it, everything is stopped and the run fails. */
 const OVERALL_TIMEOUT_MS = 20 * 60 * 1000;
 /** One blob transfer; distribution moves 256 MiB in under 2 s here. */
@@ -178,6 +184,54 @@ async function startDistribution(work: string): Promise<{ url: string; pid: numb
   return { url: `http://${hostPort}`, pid };
 }
 
+/**
+ * A second distribution on its own storage that serves HTTPS (ECDSA P-256 certificate, as Trustdock's),
+ * so that the cost of TLS can be told from the rest.
+ */
+async function startDistributionHttps(
+  work: string,
+): Promise<{ url: string; pid: number; ca: string; caFile: string }> {
+  const dir = join(work, "distribution-https");
+  mkdirSync(dir, { recursive: true });
+  const caFile = join(dir, "cert.pem");
+  const keyFile = join(dir, "key.pem");
+  await runOk(
+    "openssl",
+    ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2"]
+      .concat(["-keyout", keyFile, "-out", caFile, "-subj", "/CN=127.0.0.1"])
+      .concat(["-addext", "subjectAltName=IP:127.0.0.1"]),
+    { timeoutMs: 30_000 },
+  );
+  const port = await freePort();
+  const config = join(dir, "config.yml");
+  writeFileSync(
+    config,
+    [
+      "version: 0.1",
+      `storage: {filesystem: {rootdirectory: ${join(dir, "data")}}, delete: {enabled: true}}`,
+      `http: {addr: 127.0.0.1:${port}, tls: {certificate: ${caFile}, key: ${keyFile}}}`,
+      "log: {level: error}",
+      "",
+    ].join("\n"),
+  );
+  const out = openSync(join(dir, "registry.log"), "a");
+  const child = spawn("docker-registry", ["serve", config], { stdio: ["ignore", out, out], detached: true });
+  const pid = child.pid;
+  if (pid === undefined) throw new Error("could not start distribution over HTTPS");
+  onCleanup("stop distribution (HTTPS)", () => stopGroup(pid));
+  const url = `https://127.0.0.1:${port}`;
+  const ca = readFileSync(caFile, "utf8");
+  const up = await waitFor(
+    async () => !isAlive(pid) || (await get(`${url}/v2/`, { ca, timeoutMs: 2000 })).status === 200,
+    30_000,
+  );
+  if (!up || !isAlive(pid))
+    throw new Error(
+      `distribution did not come up over HTTPS; log:\n${tail(readFileSync(join(dir, "registry.log"), "utf8"))}`,
+    );
+  return { url, pid, ca, caFile };
+}
+
 function comm(pid: number): string {
   try {
     return readFileSync(`/proc/${pid}/comm`, "utf8").trim();
@@ -218,7 +272,7 @@ async function startTrustdock(label: string, pgUrl: string | undefined, work: st
   const password = randomBytes(18).toString("base64url");
   const logFile = join(work, `${label}.log`);
   const out = openSync(logFile, "a");
-  const child = spawn(process.execPath, [MAIN, "up"], {
+  const child = spawn(process.execPath, [...TRUSTDOCK_NODE_OPTIONS, MAIN, "up"], {
     env: {
       ...env,
       TRUSTDOCK_DATA_DIR: dataDir,
@@ -252,7 +306,7 @@ const basic = (td: Trustdock) => `Basic ${Buffer.from(`admin:${td.password}`).to
 
 // ---------------------------------------------------------------- the sides
 
-type SideName = "distribution" | "trustdock-pg" | "trustdock-pglite";
+type SideName = "distribution" | "distribution-https" | "trustdock-pg" | "trustdock-pglite";
 
 interface Side {
   name: SideName;
@@ -588,12 +642,12 @@ async function signWithNotary(side: Side, m: PushedManifest, work: string): Prom
   await runOk("notary", [...args, "add", gun, m.tag, manifestFile, "-p"], { env, timeoutMs: CLI_TIMEOUT_MS });
 }
 
-async function setContentTrust(side: Side, notary: boolean, cosign: boolean): Promise<void> {
+async function setContentTrust(side: Side, notary: boolean): Promise<void> {
   const td = side.trustdock;
   if (!td) throw new Error("only Trustdock has projects");
   const body = Buffer.from(
     JSON.stringify({
-      metadata: { enable_content_trust: String(notary), enable_content_trust_cosign: String(cosign) },
+      metadata: { enable_content_trust: String(notary), enable_content_trust_cosign: "false" },
     }),
   );
   const r = await send("PUT", `${td.url}/api/v2.0/projects/library`, {
@@ -619,15 +673,6 @@ async function checkEnforced(side: Side, signed: PushedManifest, unsigned: Pushe
   await checkManifest(side, signed, `${what} on`);
 }
 
-/** A cosign signature of `m` as cosign stores it: a `sha256-<hex>.sig` manifest of simple-signing layers. */
-async function pushCosignSignature(side: Side, m: PushedManifest): Promise<void> {
-  await pushImage(
-    side,
-    `${m.digest.replace(":", "-")}.sig`,
-    "application/vnd.dev.cosign.simplesigning.v1+json",
-  );
-}
-
 // ---------------------------------------------------------------- report
 
 interface Line {
@@ -648,11 +693,11 @@ function table(title: string, column: string, lines: readonly Line[]): string[] 
     "",
     title,
     "",
-    `${"".padEnd(40)}${column.padStart(16)}${"Trustdock".padStart(12)}${"ratio".padStart(9)}   goal`,
+    `${"".padEnd(46)}${column.padStart(20)}${"Trustdock".padStart(12)}${"ratio".padStart(9)}   goal`,
   ];
   for (const l of lines)
     out.push(
-      `${`${l.what} (${l.unit})`.padEnd(40)}${fmt(l.distribution, l.unit).padStart(16)}${fmt(l.trustdock, l.unit).padStart(12)}${`${Number.isFinite(l.ratio) ? l.ratio.toFixed(2) : "n/a"}x`.padStart(9)}   ${l.goal}${l.met === undefined ? "" : l.met ? "  goal met" : "  goal missed"}`,
+      `${`${l.what} (${l.unit})`.padEnd(46)}${fmt(l.distribution, l.unit).padStart(20)}${fmt(l.trustdock, l.unit).padStart(12)}${`${Number.isFinite(l.ratio) ? l.ratio.toFixed(2) : "n/a"}x`.padStart(9)}   ${l.goal}${l.met === undefined ? "" : l.met ? "  goal met" : "  goal missed"}`,
     );
   return out;
 }
@@ -686,6 +731,8 @@ async function main(): Promise<number> {
   const pgUrl = await startPostgres();
   const distribution = await startDistribution(work);
   log(`distribution at ${distribution.url} (pid ${distribution.pid})`);
+  const distributionTls = await startDistributionHttps(work);
+  log(`distribution over HTTPS at ${distributionTls.url} (pid ${distributionTls.pid})`);
   const tdPg = await startTrustdock("trustdock-pg", pgUrl, work);
   log(`Trustdock on PostgreSQL at ${tdPg.url} (pid ${tdPg.pid}), log ${tdPg.logFile}`);
   const tdLite = WITH_PGLITE ? await startTrustdock("trustdock-pglite", undefined, work) : undefined;
@@ -701,7 +748,17 @@ async function main(): Promise<number> {
   };
   const tdSides = [trustdockSide("trustdock-pg", tdPg, repository)];
   if (tdLite) tdSides.push(trustdockSide("trustdock-pglite", tdLite, repository));
-  const sides = [distSide, ...tdSides];
+  const distTlsSide: Side = {
+    name: "distribution-https",
+    url: distributionTls.url,
+    pid: distributionTls.pid,
+    repository,
+    ca: distributionTls.ca,
+    caFile: distributionTls.caFile,
+    auth: {},
+    refreshAuth: async () => {},
+  };
+  const sides = [distSide, distTlsSide, ...tdSides];
 
   const groupsFor = (side: Side): Parameters<typeof cpuBetween>[2] => ({
     server: (s) => s.pid === side.pid,
@@ -714,7 +771,7 @@ async function main(): Promise<number> {
   log(
     `blobs: ${BLOB_ROUNDS} rounds of a fresh ${BLOB_MIB} MiB blob, pushed once and pulled ${PULLS} times on each side`,
   );
-  const blobs = await measureBlobs(sides, work);
+  const blobs = PARTS.has("blobs") ? await measureBlobs(sides, work) : { push: {}, pull: {} };
 
   // 2. manifest GET by tag
   const script = writeWrkScript(work);
@@ -724,7 +781,7 @@ async function main(): Promise<number> {
     images.set(side.name, await pushImage(side, "latest"));
   }
   const manifestRuns: ManifestRun[] = [];
-  for (let round = 0; round < TRUST_ROUNDS; round++)
+  for (let round = 0; PARTS.has("manifests") && round < TRUST_ROUNDS; round++)
     for (const side of rotate(sides, round))
       manifestRuns.push(
         await measureManifest(
@@ -738,109 +795,88 @@ async function main(): Promise<number> {
 
   // 3. content trust on Trustdock: enforcement off vs on, taking turns
   const trustRuns: ManifestRun[] = [];
-  for (const side of tdSides) {
+  for (const side of PARTS.has("trust") ? tdSides : []) {
     await side.refreshAuth();
     const signed = images.get(side.name) as PushedManifest;
     const unsigned = await pushImage(side, "unsigned");
     await signWithNotary(side, signed, work);
-    await pushCosignSignature(side, signed);
     for (let round = 0; round < TRUST_ROUNDS; round++) {
-      await setContentTrust(side, false, false);
+      await setContentTrust(side, false);
       await sleep(200);
       trustRuns.push(await measureManifest(side, signed, "enforcement off", script, groupsFor(side)));
-      await setContentTrust(side, true, false);
+      await setContentTrust(side, true);
       await checkEnforced(side, signed, unsigned, "enable_content_trust");
       trustRuns.push(await measureManifest(side, signed, "enable_content_trust", script, groupsFor(side)));
-      await setContentTrust(side, false, true);
-      await checkEnforced(side, signed, unsigned, "enable_content_trust_cosign");
-      trustRuns.push(
-        await measureManifest(side, signed, "enable_content_trust_cosign", script, groupsFor(side)),
-      );
     }
-    await setContentTrust(side, false, false);
+    await setContentTrust(side, false);
   }
 
   // 4. report
   const rps = (runs: readonly ManifestRun[], side: SideName, what: string) =>
     median(runs.filter((r) => r.side === side && r.what === what).map((r) => r.wrk.rps));
   const lines: Record<string, Line[]> = {};
+  const tables: string[] = [];
+  const anchors: ReadonlyArray<[SideName, string]> = [
+    ["distribution", "goals set against distribution as the anchor runs it (plain HTTP)"],
+    ["distribution-https", "for context: distribution serving HTTPS, the transport Trustdock always has"],
+  ];
   for (const side of tdSides) {
-    const d = (k: "push" | "pull") => median(blobs[k].distribution ?? []);
-    const t = (k: "push" | "pull") => median(blobs[k][side.name] ?? []);
-    const mib = BLOB_MIB;
-    const manifestD = rps(manifestRuns, "distribution", "manifest GET by tag");
-    const manifestT = rps(manifestRuns, side.name, "manifest GET by tag");
-    const off = rps(trustRuns, side.name, "enforcement off");
-    const on = rps(trustRuns, side.name, "enable_content_trust");
-    const cosign = rps(trustRuns, side.name, "enable_content_trust_cosign");
-    const overhead = (x: number) => off / x - 1;
-    lines[side.name] = [
-      {
-        what: `${mib} MiB blob push, median`,
-        distribution: d("push"),
-        trustdock: t("push"),
-        unit: "ms",
-        ratio: d("push") / t("push"),
-        goal: `>= ${GOALS.push}x`,
-        met: d("push") / t("push") >= GOALS.push,
-      },
-      {
-        what: `${mib} MiB blob pull, median`,
-        distribution: d("pull"),
-        trustdock: t("pull"),
-        unit: "ms",
-        ratio: d("pull") / t("pull"),
-        goal: `>= ${GOALS.pull}x`,
-        met: d("pull") / t("pull") >= GOALS.pull,
-      },
-      {
-        what: "manifest GET by tag",
-        distribution: manifestD,
-        trustdock: manifestT,
-        unit: "req/s",
-        ratio: manifestT / manifestD,
-        goal: `>= ${GOALS.manifest}x`,
-        met: manifestT / manifestD >= GOALS.manifest,
-      },
-      {
-        what: "  with enable_content_trust (Notary)",
-        distribution: manifestD,
-        trustdock: on,
-        unit: "req/s",
-        ratio: on / manifestD,
-        goal: `cost ${(overhead(on) * 100).toFixed(1)}% vs off (${off.toFixed(0)} req/s), <= ${GOALS.enforcementOverhead * 100}%`,
-        met: overhead(on) <= GOALS.enforcementOverhead,
-      },
-      {
-        what: "  with enable_content_trust_cosign",
-        distribution: manifestD,
-        trustdock: cosign,
-        unit: "req/s",
-        ratio: cosign / manifestD,
-        goal: `cost ${(overhead(cosign) * 100).toFixed(1)}% vs off, for context`,
-        met: undefined,
-      },
-    ];
+    for (const [anchor, title] of anchors) {
+      const goals = anchor === "distribution";
+      const judged = (ratio: number, goal: number) => ({
+        goal: goals ? `>= ${goal}x` : "",
+        met: goals ? ratio >= goal : undefined,
+      });
+      const timeLine = (k: "push" | "pull", what: string, goal: number): Line => {
+        const d = median(blobs[k][anchor] ?? []);
+        const t = median(blobs[k][side.name] ?? []);
+        return { what, distribution: d, trustdock: t, unit: "ms", ratio: d / t, ...judged(d / t, goal) };
+      };
+      const manifestD = rps(manifestRuns, anchor, "manifest GET by tag");
+      const manifestT = rps(manifestRuns, side.name, "manifest GET by tag");
+      const list = [
+        timeLine("push", `${BLOB_MIB} MiB blob push, median`, GOALS.push),
+        timeLine("pull", `${BLOB_MIB} MiB blob pull, median`, GOALS.pull),
+        {
+          what: "manifest GET by tag",
+          distribution: manifestD,
+          trustdock: manifestT,
+          unit: "req/s",
+          ratio: manifestT / manifestD,
+          ...judged(manifestT / manifestD, GOALS.manifest),
+        },
+      ];
+      if (goals) {
+        const off = rps(trustRuns, side.name, "enforcement off");
+        const overhead = (x: number) => off / x - 1;
+        const on = rps(trustRuns, side.name, "enable_content_trust");
+        list.push({
+          what: "  with enable_content_trust (Notary)",
+          distribution: manifestD,
+          trustdock: on,
+          unit: "req/s",
+          ratio: on / manifestD,
+          goal: `costs ${(overhead(on) * 100).toFixed(1)}% vs off (${off.toFixed(0)} req/s), goal <= ${GOALS.enforcementOverhead * 100}%`,
+          met: overhead(on) <= GOALS.enforcementOverhead,
+        });
+      }
+      lines[`${side.name} vs ${anchor}`] = list;
+      tables.push(
+        ...table(
+          `Trustdock on ${side.name === "trustdock-pg" ? "PostgreSQL" : "PGlite (embedded)"}; ${title}`,
+          anchor,
+          list,
+        ),
+      );
+    }
   }
   const header =
-    `Trustdock vs CNCF distribution 2.8 (plain HTTP, filesystem, no auth, as registry-anchor-up.sh runs it); Trustdock over HTTPS with a bearer token.\n` +
+    "Trustdock vs CNCF distribution 2.8 (filesystem, no auth; plain HTTP as registry-anchor-up.sh runs it, and a second one serving HTTPS).\n" +
+    "Trustdock serves HTTPS and checks a bearer token on every request.\n" +
     `Blobs: ${BLOB_ROUNDS} fresh ${BLOB_MIB} MiB blobs, each pushed once (curl: POST, then PUT -T) and pulled ${PULLS} times (curl -o /dev/null) per side.\n` +
     `Manifests: wrk -t${THREADS} -c${CONNECTIONS} -d${DURATION_S}s after ${WARMUP_S} s warm-up, ${TRUST_ROUNDS} runs each (median); ${CORES} cores shared by all.\n` +
     `Background load before the runs: machine ${background.machineBusyPct}% busy.`;
-  console.log(
-    [
-      "",
-      header,
-      ...Object.entries(lines).flatMap(([name, l]) =>
-        table(
-          `Trustdock on ${name === "trustdock-pg" ? "PostgreSQL" : "PGlite (embedded)"}`,
-          "distribution",
-          l,
-        ),
-      ),
-      "",
-    ].join("\n"),
-  );
+  console.log(["", header, ...tables, ""].join("\n"));
 
   const result = {
     startedAt: started.toISOString(),
