@@ -42,8 +42,10 @@ export function createAuthorizer(options: AuthorizerOptions): Authorize {
     const scope = `repository:${repositoryName}:${actions.join(",")}`;
     const challenge = `Bearer realm=${quote(realm(request))},service=${quote(service)},scope=${quote(scope)}`;
     // 401 makes docker fetch a token (again, with credentials if it has them); 403 tells a known user no.
-    const unauthorized = (message: string) => new AuthError("UNAUTHORIZED", message, challenge);
-    const denied = () => new AuthError("DENIED", "requested access to the resource is denied", challenge);
+    const access = { ...resource, actions: [...actions] };
+    const unauthorized = (message: string) => new AuthError("UNAUTHORIZED", message, challenge, access);
+    const denied = () =>
+      new AuthError("DENIED", "requested access to the resource is denied", challenge, access);
 
     const credentials = parseAuthorization(request.headers.authorization);
     switch (credentials.scheme) {

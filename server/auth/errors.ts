@@ -1,6 +1,9 @@
+import type { Access } from "./access.js";
+
 /**
  * A request that may not go ahead. Each protocol (trust API, registry API) maps it to its own error body;
- * `challenge` is the `WWW-Authenticate` value that tells the client where to get a token.
+ * `challenge` is the `WWW-Authenticate` value that tells the client where to get a token, `access` what
+ * was asked for, when one resource was.
  */
 export class AuthError extends Error {
   override readonly name = "AuthError";
@@ -10,6 +13,7 @@ export class AuthError extends Error {
     readonly code: "UNAUTHORIZED" | "DENIED",
     message: string,
     readonly challenge: string,
+    readonly access?: Access,
   ) {
     super(message);
     this.status = code === "UNAUTHORIZED" ? 401 : 403;

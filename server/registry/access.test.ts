@@ -65,6 +65,10 @@ describeOnEachDatabase("registry access by role, robot and project visibility", 
     const body = res.json();
     expect(body.errors).toEqual([expect.objectContaining({ code, message: expect.any(String) })]);
     expect(body.errors[0]?.message).not.toBe("");
+    // The access refused, as distribution details it; without a detail docker prints the bare code.
+    expect(body.errors[0]?.detail).toEqual(
+      actions.split(",").map((Action) => ({ Type: "repository", Class: "", Name: repository, Action })),
+    );
     if (status === 401) {
       expect(res.headers["www-authenticate"]).toMatch(
         new RegExp(

@@ -55,6 +55,16 @@ export class RegistryError extends Error {
   }
 }
 
+/**
+ * The access refused, as distribution's detail has it. Docker needs a detail here: an error with none and
+ * the code's stock message it reads as a bare code, which it prints alone ("denied") and retries a push on.
+ */
+function accessRecords(err: AuthError): unknown {
+  if (!err.access) return null;
+  const { type, name, actions } = err.access;
+  return actions.map((action) => ({ Type: type, Class: "", Name: name, Action: action }));
+}
+
 interface Classified {
   status: number;
   code: string;
@@ -73,7 +83,7 @@ function classify(err: unknown): Classified {
   });
   if (err instanceof RegistryError) return of(err.status, err.code, err.message, err.detail, err.headers);
   if (err instanceof AuthError)
-    return of(err.status, err.code, err.message, null, { "WWW-Authenticate": err.challenge });
+    return of(err.status, err.code, err.message, accessRecords(err), { "WWW-Authenticate": err.challenge });
   if (err instanceof PullPolicyError) return of(412, err.code, err.message, err.detail);
   if (err instanceof RouteNotFoundError) return of(404, "UNSUPPORTED", "no such registry endpoint");
   if (err instanceof MethodNotAllowedError) return of(405, "UNSUPPORTED", "the operation is unsupported");
