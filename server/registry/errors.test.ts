@@ -45,6 +45,28 @@ describe("replyRegistryError", () => {
     expect([denied.status, denied.body.errors[0].code]).toEqual([403, "DENIED"]);
   });
 
+  it("details the access an AuthError refused as distribution does, which docker needs to read the message", async () => {
+    const challenge =
+      'Bearer realm="https://x/service/token",service="trustdock",scope="repository:a/b:pull,push"';
+    const res = await replyTo(
+      new AuthError("DENIED", "requested access to the resource is denied", challenge, {
+        type: "repository",
+        name: "a/b",
+        actions: ["pull", "push"],
+      }),
+    );
+    expect(res.body.errors).toEqual([
+      {
+        code: "DENIED",
+        message: "requested access to the resource is denied",
+        detail: [
+          { Type: "repository", Class: "", Name: "a/b", Action: "pull" },
+          { Type: "repository", Class: "", Name: "a/b", Action: "push" },
+        ],
+      },
+    ]);
+  });
+
   it("answers an unreachable database with 503, a refused pull with 412, anything else with 500", async () => {
     const down = await replyTo(new DatabaseUnavailableError("gone"));
     expect([down.status, down.body.errors[0].code]).toEqual([503, "UNAVAILABLE"]);
