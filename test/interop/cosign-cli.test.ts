@@ -25,6 +25,7 @@ import { publicKeyHint, SIGSTORE_BUNDLE_MEDIA_TYPE } from "../../core/cosign/sig
 import { buildSimpleSigningPayload } from "../../core/cosign/simple-signing.js";
 import { sha256Hex } from "../../core/digest.js";
 import { trustdock } from "../support/cli.js";
+import { adminToken, httpsRequest } from "../support/http.js";
 import { commandExists, describeWithPeer } from "../support/peers.js";
 import { sharedDir } from "../support/shared.js";
 import { ADMIN_PASSWORD, startTestTrustdock, type TestTrustdock } from "../support/trustdock.js";
@@ -86,7 +87,13 @@ describeWithPeer(
         join(dockerConfig, "config.json"),
         JSON.stringify({ auths: { [td.hostPort]: { auth: Buffer.from(creds).toString("base64") } } }),
       );
-      for (const repo of ["library/app", "library/annotated", "library/bundled", "library/unsigned"]) {
+      for (const repo of [
+        "library/app",
+        "library/annotated",
+        "library/bundled",
+        "library/unsigned",
+        "library/helped",
+      ]) {
         const layout = join(scratch, repo.replace("/", "-"));
         digests[repo] = (await runOk("bash", [MKIMG, layout, `content of ${repo}`])).trim();
         await skopeo([
@@ -280,12 +287,14 @@ describeWithPeer(
         );
         expect(signed.code).toBe(0);
 
-        const referrers = await fetchJson(`/v2/${repo}/referrers/${digest}`);
-        const referrer = (referrers.manifests as { artifactType: string; digest: string }[])[0];
+        const referrers = await fetchJson<{ manifests: { artifactType: string; digest: string }[] }>(
+          `/v2/${repo}/referrers/${digest}`,
+        );
+        const referrer = referrers.manifests[0];
         expect(referrer?.artifactType).toBe(SIGSTORE_BUNDLE_MEDIA_TYPE);
-        const manifest = (await fetchJson(`/v2/${repo}/manifests/${referrer?.digest}`)) as Manifest & {
-          subject: { digest: string };
-        };
+        const manifest = await fetchJson<Manifest & { subject: { digest: string } }>(
+          `/v2/${repo}/manifests/${referrer?.digest}`,
+        );
         expect(manifest.subject.digest).toBe(digest);
         const bundleDigest = manifest.layers[0]?.digest as string;
         const bundleBytes = await fetchBytes(`/v2/${repo}/blobs/${bundleDigest}`);
@@ -386,7 +395,11 @@ describeWithPeer(
           JSON.stringify({ credHelpers: { [td.hostPort]: "trustdock-test" } }),
         );
         const helperEnv = { ...env(), DOCKER_CONFIG: helperConfig, PATH: `${helperDir}:${process.env.PATH}` };
-        const res = await trustdock(["verify", "--key", pubFile("alice"), image("library/app")], {
+        const signed = await trustdock(["sign", "--key", keyFile("alice"), image("library/helped")], {
+          env: helperEnv,
+        });
+        expect(signed.code).toBe(0);
+        const res = await trustdock(["verify", "--key", pubFile("alice"), image("library/helped")], {
           env: helperEnv,
         });
         expect(res.stderr).toContain("Verification for");
@@ -398,52 +411,31 @@ describeWithPeer(
           env: { ...env(), DOCKER_CONFIG: nobody },
         });
         expect(anonymous.code).toBe(1);
-        expect(anonymous.stderr).toMatch(/Error: signing \[.*\]: .*401/);
+        // Pulls from the public library project are anonymous; the first write is what needs credentials.
+        expect(anonymous.stderr).toContain(`Error: signing [${image("library/app")}]: `);
+        expect(anonymous.stderr).toContain(` on ${td.hostPort}: 401 UNAUTHORIZED: authentication required\n`);
       },
       TEST_TIMEOUT_MS,
     );
 
-    /** A registry read with the admin's Basic credentials, exchanged for a token as any client would. */
+    /** A registry read with a token for the admin, as any client would get one. */
     async function fetchBytes(path: string): Promise<Buffer> {
-      const ca = readFileSync(td.tls.caCert, "utf8");
-      const { request } = await import("node:https");
-      const get = (url: string, headers: Record<string, string>) =>
-        new Promise<{ status: number; body: Buffer; challenge?: string }>((resolve, reject) => {
-          const req = request(url, { ca, headers }, (res) => {
-            const chunks: Buffer[] = [];
-            res.on("data", (c: Buffer) => chunks.push(c));
-            res.on("end", () =>
-              resolve({
-                status: res.statusCode ?? 0,
-                body: Buffer.concat(chunks),
-                challenge: res.headers["www-authenticate"],
-              }),
-            );
-          });
-          req.on("error", reject);
-          req.end();
-        });
-      const accept = "application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json";
-      const first = await get(`${td.url}${path}`, { accept });
-      if (first.status !== 401) return first.body;
-      const params = Object.fromEntries(
-        [...(first.challenge ?? "").matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]),
-      );
-      const realm = new URL(params.realm as string);
-      realm.searchParams.set("service", params.service as string);
-      realm.searchParams.set("scope", params.scope as string);
-      const token = JSON.parse(
-        (
-          await get(realm.toString(), { authorization: `Basic ${Buffer.from(creds).toString("base64")}` })
-        ).body.toString(),
-      ).token as string;
-      const second = await get(`${td.url}${path}`, { accept, authorization: `Bearer ${token}` });
-      if (second.status !== 200) throw new Error(`${path}: ${second.status}`);
-      return second.body;
+      const repository = /^\/v2\/(.+)\/(?:manifests|blobs|referrers)\//.exec(path)?.[1];
+      const token = await adminToken(td, `repository:${repository}:pull`);
+      const res = await httpsRequest({
+        url: `${td.url}${path}`,
+        headers: {
+          authorization: `Bearer ${token}`,
+          accept: "application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json",
+        },
+        ca: readFileSync(td.tls.caCert),
+      });
+      if (res.status !== 200) throw new Error(`${path}: ${res.status} ${res.body.toString()}`);
+      return res.body;
     }
 
-    async function fetchJson(path: string): Promise<Record<string, unknown>> {
-      return JSON.parse((await fetchBytes(path)).toString("utf8")) as Record<string, unknown>;
+    async function fetchJson<T>(path: string): Promise<T> {
+      return JSON.parse((await fetchBytes(path)).toString("utf8")) as T;
     }
   },
 );
