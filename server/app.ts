@@ -11,9 +11,14 @@ import { authMigrations } from "./auth/migrations.js";
 import { tokenRoutes } from "./auth/routes.js";
 import { TokenService } from "./auth/token-service.js";
 import { UserStore } from "./auth/users.js";
-import { cosignKeyMigrations } from "./content-trust/cosign-key-store.js";
+import { CosignKeyStore, cosignKeyMigrations } from "./content-trust/cosign-key-store.js";
+import { CosignVerdictCache } from "./content-trust/cosign-verdicts.js";
 import { ProjectSettingsCache } from "./content-trust/project-settings.js";
 import { ContentTrustPullPolicy } from "./content-trust/pull-policy.js";
+import {
+  invalidatingCosignVerdicts,
+  registrySignatureSource,
+} from "./content-trust/registry-signature-source.js";
 import { V2Router } from "./http/v2-router.js";
 import { projectAccessControl } from "./projects/access-control.js";
 import { harborApi } from "./projects/api/plugin.js";
@@ -29,6 +34,7 @@ import { registerRegistry } from "./registry/registry.js";
 import { RegistryStore } from "./registry/registry-store.js";
 import { RegistryRepositoryCatalog } from "./registry/repository-catalog.js";
 import { leaveBodiesUnread } from "./registry/request-body.js";
+import { BlobStore } from "./storage/blob-store.js";
 import type { Db } from "./storage/db.js";
 import { migrate } from "./storage/migrations.js";
 import { replyNotaryError } from "./trust/errors.js";
@@ -149,7 +155,14 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   );
   const signedDigests = new SignedDigestIndex(opts.db, metadataStore);
   const manifestCache = new ManifestCache(opts.db);
-  await Promise.all([projectSettings.start(), signedDigests.start(), manifestCache.start()]);
+  const cosignKeys = new CosignKeyStore(opts.db);
+  const cosignVerdicts = new CosignVerdictCache(opts.db, (project) => cosignKeys.listByProjectName(project));
+  await Promise.all([
+    projectSettings.start(),
+    signedDigests.start(),
+    manifestCache.start(),
+    cosignVerdicts.start(),
+  ]);
   await app.register(harborApi, {
     prefix: "/api/v2.0",
     db: opts.db,
@@ -166,6 +179,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
       projectSettings.stop(),
       signedDigests.stop(),
       manifestCache.stop(),
+      cosignVerdicts.stop(),
       auditTrail.close(),
     ]);
   });
@@ -174,8 +188,13 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     blobDir: opts.blobDir,
     authorize,
     authorizeCatalog: catalogAuthorizer(authenticate, challenge),
-    pullPolicy: new ContentTrustPullPolicy(projectSettings, signedDigests, new RegistryStore(opts.db)),
-    events: auditTrail,
+    pullPolicy: new ContentTrustPullPolicy(
+      projectSettings,
+      signedDigests,
+      registrySignatureSource(new RegistryStore(opts.db), await BlobStore.open(opts.blobDir)),
+      cosignVerdicts,
+    ),
+    events: invalidatingCosignVerdicts(auditTrail, cosignVerdicts),
     manifestCache,
   });
   await registerAdmission(app, {

@@ -4,7 +4,7 @@ import { TestRepository, type TrustCall } from "../../test/support/trust-reposit
 import { ADMIN_PASSWORD, type TestTrustdock, trustdockForSuite } from "../../test/support/trustdock.js";
 import { ProjectStore } from "../projects/project-store.js";
 import { basicAuth, type RegistryClient, registryClient } from "../registry/testing/registry-client.js";
-import { NOT_SIGNED_BY_COSIGN, NOT_SIGNED_IN_NOTARY } from "./pull-policy.js";
+import { NOT_SIGNED_IN_NOTARY } from "./pull-policy.js";
 
 describeOnEachDatabase("content trust on pull", (databases) => {
   const suite = trustdockForSuite(databases);
@@ -70,41 +70,5 @@ describeOnEachDatabase("content trust on pull", (databases) => {
     expect((await pull(repository, unsigned.digest)).status).toBe(412);
     await enforce(false, false);
     await eventually("enforcement off", async () => (await pull(repository, "v2")).status === 200);
-  });
-
-  it("with cosign enforcement, serves an image once a cosign signature is stored, and the signature itself always", async () => {
-    const repository = "guarded/cosign-app";
-    const image = await registry.pushImage(repository, "v1", { content: "cosign" });
-    await enforce(false, true);
-    await eventually("cosign enforcement", async () => (await pull(repository, "v1")).status === 412);
-    expect((await pull(repository, "v1")).json().errors[0]?.message).toBe(NOT_SIGNED_BY_COSIGN);
-
-    const payload = await registry.pushBlob(
-      repository,
-      `{"critical":{"image":{"docker-manifest-digest":"${image.digest}"}}}`,
-    );
-    const config = await registry.pushBlob(repository, "{}", "application/vnd.oci.image.config.v1+json");
-    const sigTag = `${image.digest.replace(":", "-")}.sig`;
-    const signature = await registry.pushManifest(
-      repository,
-      sigTag,
-      {
-        schemaVersion: 2,
-        mediaType: "application/vnd.oci.image.manifest.v1+json",
-        config,
-        layers: [
-          {
-            ...payload,
-            mediaType: "application/vnd.dev.cosign.simplesigning.v1+json",
-            annotations: { "dev.cosignproject.cosign/signature": "MEUCIQ==" },
-          },
-        ],
-      },
-      "application/vnd.oci.image.manifest.v1+json",
-    );
-    expect(signature.reply.status).toBe(201);
-    expect((await pull(repository, sigTag)).status).toBe(200);
-    expect((await pull(repository, "v1")).status).toBe(200);
-    await enforce(false, false);
   });
 });

@@ -195,13 +195,26 @@ export class RegistryStore {
     );
   }
 
-  /** Removes the manifest and every tag pointing at it. */
+  /**
+   * Removes the manifest and every tag pointing at it, with its accessories as Harbor deletes them: the
+   * cosign signatures at its `sha256-<hex>.sig` tag and the manifests whose subject it is, and theirs.
+   */
   async deleteManifest(repository: string, digest: string): Promise<boolean> {
-    const rows = await this.db.query(
-      `DELETE FROM registry_manifests WHERE repository_id = ${REPOSITORY_ID} AND digest = $2 RETURNING digest`,
+    const rows = await this.db.query<{ digest: string }>(
+      `WITH RECURSIVE doomed (digest) AS (
+         SELECT digest FROM registry_manifests WHERE repository_id = ${REPOSITORY_ID} AND digest = $2
+         UNION
+         SELECT m.digest FROM doomed d
+         LEFT JOIN registry_tags t
+           ON t.repository_id = ${REPOSITORY_ID} AND t.name = replace(d.digest, ':', '-') || '.sig'
+         JOIN registry_manifests m
+           ON m.repository_id = ${REPOSITORY_ID} AND (m.subject_digest = d.digest OR m.digest = t.digest)
+       )
+       DELETE FROM registry_manifests WHERE repository_id = ${REPOSITORY_ID} AND digest IN (SELECT digest FROM doomed)
+       RETURNING digest`,
       [repository, digest],
     );
-    return rows.length > 0;
+    return rows.some((row) => row.digest === digest);
   }
 
   async deleteTag(repository: string, tag: string): Promise<boolean> {
