@@ -72,6 +72,8 @@ export function registerSign(program: Command): void {
       try {
         if (opts.tlogUpload !== "false")
           throw new Error("uploading to a transparency log is not supported: pass --tlog-upload=false");
+        if (opts.newBundleFormat && Object.keys(opts.annotations).length > 0)
+          throw new Error("-a annotations cannot be signed into a Sigstore bundle's statement");
         const image = parseImageReference(imageText);
         const privateKey = loadPrivateKey(readFileSync(opts.key, "utf8"), await readCosignPassword(false));
         if (!image.digest) process.stderr.write(tagReferenceWarning(imageText));
