@@ -68,6 +68,20 @@ describeOnEachDatabase("authorize", (factory) => {
     expect((await check("library/app", "pull", bearer(token))).status).toBe(200);
   });
 
+  it("decides each repository and set of actions on its own when one token asks again and again", async () => {
+    const token = tokenService.issue({
+      subject: "admin",
+      access: [{ type: "repository", name: GUN, actions: ["pull"] }],
+    });
+    for (let round = 0; round < 2; round++) {
+      expect((await check(GUN, "pull", bearer(token))).status).toBe(200);
+      const push = await check(GUN, "pull,push", bearer(token));
+      expect(push.status).toBe(403);
+      expect(push.headers.get("www-authenticate")).toBe(challenge(GUN, "pull,push"));
+      expect((await check("library/other", "pull", bearer(token))).status).toBe(403);
+    }
+  });
+
   it("lets * stand for every action", async () => {
     const token = tokenService.issue({
       subject: "admin",

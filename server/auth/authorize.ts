@@ -29,6 +29,8 @@ export type Authorize = (
   actions: readonly Action[],
 ) => Promise<{ subject: string }>;
 
+const MAX_DECISIONS_PER_TOKEN = 1000;
+
 // RFC 7235 quoted-string: a name from the URL must not end the quotes early.
 function quote(value: string): string {
   return `"${value.replace(/[\\"]/g, "\\$&")}"`;
@@ -37,15 +39,34 @@ function quote(value: string): string {
 export function createAuthorizer(options: AuthorizerOptions): Authorize {
   const { tokenService, authenticate, policy, realm, service } = options;
 
+  // A client sends the same token on every request, whose claims the token service hands back as the same
+  // object: what they allow is worked out once per repository and actions, not on every pull.
+  const decided = new WeakMap<TokenClaims, Map<string, boolean>>();
+  const tokenAllows = (claims: TokenClaims, resource: Resource, actions: readonly Action[]) => {
+    let byScope = decided.get(claims);
+    if (!byScope || byScope.size >= MAX_DECISIONS_PER_TOKEN) {
+      byScope = new Map();
+      decided.set(claims, byScope);
+    }
+    const key = `${resource.name} ${actions.join(",")}`;
+    let allowed = byScope.get(key);
+    if (allowed === undefined) {
+      allowed = allows(claims.access, resource, actions);
+      byScope.set(key, allowed);
+    }
+    return allowed;
+  };
+
   return async (request, repositoryName, actions) => {
     const resource: Resource = { type: "repository", name: repositoryName };
-    const scope = `repository:${repositoryName}:${actions.join(",")}`;
-    const challenge = `Bearer realm=${quote(realm(request))},service=${quote(service)},scope=${quote(scope)}`;
     // 401 makes docker fetch a token (again, with credentials if it has them); 403 tells a known user no.
-    const access = { ...resource, actions: [...actions] };
-    const unauthorized = (message: string) => new AuthError("UNAUTHORIZED", message, challenge, access);
-    const denied = () =>
-      new AuthError("DENIED", "requested access to the resource is denied", challenge, access);
+    const refusal = (code: "UNAUTHORIZED" | "DENIED", message: string) => {
+      const scope = `repository:${repositoryName}:${actions.join(",")}`;
+      const challenge = `Bearer realm=${quote(realm(request))},service=${quote(service)},scope=${quote(scope)}`;
+      return new AuthError(code, message, challenge, { ...resource, actions: [...actions] });
+    };
+    const unauthorized = (message: string) => refusal("UNAUTHORIZED", message);
+    const denied = () => refusal("DENIED", "requested access to the resource is denied");
 
     const credentials = parseAuthorization(request.headers.authorization);
     switch (credentials.scheme) {
@@ -60,7 +81,7 @@ export function createAuthorizer(options: AuthorizerOptions): Authorize {
           if (err instanceof InvalidTokenError) throw unauthorized(err.message);
           throw err;
         }
-        if (allows(claims.access, resource, actions)) return { subject: claims.sub };
+        if (tokenAllows(claims, resource, actions)) return { subject: claims.sub };
         throw claims.sub === ANONYMOUS ? unauthorized("authentication required") : denied();
       }
       case "basic": {
