@@ -19,6 +19,9 @@ export interface TokenRoutesOptions {
 
 const TOKEN_LIFETIME_SECONDS = 300;
 const FORM = "application/x-www-form-urlencoded";
+// Not the code's stock "authentication required": docker reads that, without a detail, as a bare code,
+// prints "unauthorized" alone and retries a push five times before giving up.
+const WRONG_CREDENTIALS = "incorrect username or password, or the account is disabled or expired";
 
 const tokenReply = {
   type: "object",
@@ -79,12 +82,12 @@ export const tokenRoutes: FastifyPluginAsync<TokenRoutesOptions> = async (app, o
     async (request, reply) => {
       const credentials = parseAuthorization(request.headers.authorization);
       if (credentials.scheme === "malformed") {
-        return fail(reply, 401, "UNAUTHORIZED", "authentication required");
+        return fail(reply, 401, "UNAUTHORIZED", "the Authorization header cannot be read");
       }
       let principal = ANONYMOUS_PRINCIPAL;
       if (credentials.scheme === "basic") {
         const authenticated = await authenticate(credentials.username, credentials.password);
-        if (!authenticated) return fail(reply, 401, "UNAUTHORIZED", "authentication required");
+        if (!authenticated) return fail(reply, 401, "UNAUTHORIZED", WRONG_CREDENTIALS);
         principal = authenticated;
       }
       // A bearer token here is a client that still holds an old one: it is asking as anonymous.
@@ -115,7 +118,7 @@ export const tokenRoutes: FastifyPluginAsync<TokenRoutesOptions> = async (app, o
         return fail(reply, 400, "UNSUPPORTED", "username and password are required");
       }
       const principal = await authenticate(username, password);
-      if (!principal) return fail(reply, 401, "UNAUTHORIZED", "authentication required");
+      if (!principal) return fail(reply, 401, "UNAUTHORIZED", WRONG_CREDENTIALS);
       return respond(reply, principal, form.getAll("scope"));
     },
   );

@@ -24,8 +24,12 @@ const TEST_TIMEOUT_MS = 180_000;
 const ADMIN = { username: "admin", password: ADMIN_PASSWORD };
 // docker's words for a refused push; it stops there rather than retrying the layer upload five times.
 const REFUSED_AT_ONCE = /^(?![\s\S]*Retrying)[\s\S]*denied: requested access to the resource is denied/;
-// skopeo's for credentials the token service refuses.
-const EXPIRED = /unable to retrieve auth token: invalid username\/password: unauthorized/;
+// What the token service says to credentials it refuses, and skopeo's words around it.
+const REFUSED_CREDENTIALS =
+  "unauthorized: incorrect username or password, or the account is disabled or expired";
+const EXPIRED = new RegExp(
+  `unable to retrieve auth token: invalid username/password: ${REFUSED_CREDENTIALS}`,
+);
 
 /** How a client run ended: its exit status and everything it printed. */
 interface Outcome {
@@ -279,13 +283,42 @@ describeWithPeer(
         expectFailed(
           "docker login of an expired robot",
           login,
-          /Error response from daemon: Get "https:\/\/[^"]+\/v2\/": unauthorized/,
+          new RegExp(`Error response from daemon: Get "https://[^"]+/v2/": ${REFUSED_CREDENTIALS}`),
         );
         const inspect = await skopeoInspect(expired, repo.private, "v1");
         expectFailed("skopeo inspect by an expired robot", inspect, EXPIRED);
         const copy = await skopeoCopyIn(expired, repo.private, "by-expired");
         expectFailed("skopeo copy by an expired robot", copy, EXPIRED);
         expect(await stored(repo.private, "by-expired")).toBe(false);
+      },
+      TEST_TIMEOUT_MS,
+    );
+
+    it(
+      "refuses docker push and pull of a robot that expired after its docker login",
+      async () => {
+        const robot = world.robots.expired;
+        // The robot's expiry follows from its creation time and its duration of one day.
+        const createdAgo = (interval: string) =>
+          td.db.query(
+            `UPDATE robots SET created_at = now() - $2::interval
+             WHERE name = 'expired' AND project_id = (SELECT id FROM projects WHERE name = $1)`,
+            [world.projects.private, interval],
+          );
+        await createdAgo("0 days");
+        const docker = await dockerAs(robot);
+        await createdAgo("2 days");
+
+        const push = await dockerPush(robot, repo.private, "after-expiry");
+        // At once: a refusal docker cannot read it would retry five times.
+        expectFailed(
+          "docker push by a robot that expired",
+          push,
+          new RegExp(`^(?![\\s\\S]*Retrying)[\\s\\S]*${REFUSED_CREDENTIALS}`),
+        );
+        const pull = await docker(["pull", ref(repo.private, "v1")]);
+        expectFailed("docker pull by a robot that expired", pull, new RegExp(REFUSED_CREDENTIALS));
+        expect(await stored(repo.private, "after-expiry")).toBe(false);
       },
       TEST_TIMEOUT_MS,
     );
