@@ -9,6 +9,7 @@ import {
   rmSync,
   writeFileSync,
 } from "node:fs";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -61,6 +62,7 @@ describeWithPeer(
     let dockerConfig: string;
     const digests: Record<string, string> = {};
     const creds = `admin:${ADMIN_PASSWORD}`;
+    const requests: string[] = [];
 
     const env = () => ({
       DOCKER_CONFIG: dockerConfig,
@@ -76,6 +78,10 @@ describeWithPeer(
 
     beforeAll(async () => {
       td = await startTestTrustdock();
+      // What the server answered, seen from its HTTP server.
+      td.app.server.on("request", (req: IncomingMessage, res: ServerResponse) => {
+        res.on("finish", () => requests.push(`${req.method} ${req.url?.split("?")[0]} ${res.statusCode}`));
+      });
       scratch = mkdtempSync(join(tmpdir(), "trustdock-cosign-cli-"));
       certDir = join(scratch, "certs");
       mkdirSync(certDir);
@@ -265,11 +271,18 @@ describeWithPeer(
         }
 
         // ECDSA signs differently each time, yet cosign's dupe detector sees the same signer and payload.
+        requests.length = 0;
         expect(
           (await trustdock(["sign", "--key", keyFile("alice"), image("library/app")], { env: env() })).code,
         ).toBe(0);
         const again = JSON.parse(await rawManifest("library/app", signatureTag(digest))) as Manifest;
         expect(again.layers).toEqual(after.layers);
+        // The payload and config blobs were there already: asked for with HEAD, never uploaded again.
+        const blobHeads = requests.filter((r) =>
+          /^HEAD \/v2\/library\/app\/blobs\/sha256:[0-9a-f]{64} 200$/.test(r),
+        );
+        expect(blobHeads).toHaveLength(2);
+        expect(requests.filter((r) => r.includes("/blobs/uploads/"))).toEqual([]);
       },
       TEST_TIMEOUT_MS,
     );
