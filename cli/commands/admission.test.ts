@@ -54,8 +54,8 @@ describe("trustdock admission check", () => {
         rules: [{ name: "signed", images: [`${td.hostPort}/**`], verify: { notary: {} } }],
       }),
     );
-  });
-  afterAll(() => td.close());
+  }, 90_000); // a whole Trustdock, pushes and a publish: past the 30 s default on a loaded machine
+  afterAll(() => td?.close());
 
   const manifests = (images: { web: string; init: string }) =>
     [

@@ -29,7 +29,7 @@ export interface PolicyRule {
 export interface RegistrySettings {
   username?: string;
   password?: string;
-  /** PEM CA certificates to trust for this registry, besides the system's. */
+  /** PEM CA certificates to trust for this registry, instead of the system's. */
   ca?: string;
 }
 

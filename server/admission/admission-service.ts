@@ -31,8 +31,8 @@ export interface AdmissionServiceOptions {
   checker: ImageChecker;
   /** Where the workload's imagePullSecrets are read (in a cluster); without, only the policy's credentials. */
   pullSecrets?: PullSecrets;
-  /** Where each decision is recorded (AuditLog.record); the CLI records nothing. */
-  record?: (entry: AuditEntry) => Promise<void>;
+  /** Where each decision is recorded (the audit log); the CLI records nothing. */
+  record?: (entries: AuditEntry[]) => void;
 }
 
 export interface AdmissionOutcome {
@@ -42,6 +42,7 @@ export interface AdmissionOutcome {
 
 interface CacheEntry {
   result: Promise<CheckResult>;
+  /** Infinity while the check runs: reviews arriving meanwhile (a Deployment's 50 pods) share it. */
   expiresAt: number;
 }
 
@@ -70,7 +71,7 @@ export class AdmissionService {
       request.namespace ?? "",
       imagePullSecretNames(request.kind.kind, request.object),
     );
-    await this.audit(request, verdicts);
+    this.audit(request, verdicts);
     const answer = aggregate(verdicts);
     return {
       verdicts,
@@ -173,25 +174,28 @@ export class AdmissionService {
         }),
       );
     if (this.cache.size >= MAX_CACHE_ENTRIES) this.cache.clear();
-    this.cache.set(key, { result, expiresAt: Date.now() + policy.cacheTtlMs });
-    // A check that could not be made is not an answer to remember: the next review asks again.
-    void result.then((r) => r.transient && this.cache.get(key)?.result === result && this.cache.delete(key));
+    const entry: CacheEntry = { result, expiresAt: Number.POSITIVE_INFINITY };
+    this.cache.set(key, entry);
+    void result.then((r) => {
+      if (this.cache.get(key) !== entry) return;
+      // A check that could not be made is not an answer to remember: the next review asks again.
+      if (r.transient) this.cache.delete(key);
+      else entry.expiresAt = Date.now() + policy.cacheTtlMs;
+    });
     return result;
   }
 
-  private async audit(request: AdmissionRequest, verdicts: readonly ImageVerdict[]): Promise<void> {
+  private audit(request: AdmissionRequest, verdicts: readonly ImageVerdict[]): void {
     const record = this.opts.record;
-    if (!record) return;
+    if (!record || verdicts.length === 0) return;
     const workload = `${request.namespace ?? ""}/${request.kind.kind}/${request.name ?? ""}`;
-    await Promise.all(
-      verdicts.map((v) =>
-        record({
-          username: request.userInfo.username || "anonymous",
-          operation: v.decision,
-          resourceType: "admission",
-          resource: `${v.pinned ?? v.image} in ${workload} (${v.reasons.join("; ")})`,
-        }),
-      ),
+    record(
+      verdicts.map((v) => ({
+        username: request.userInfo.username || "anonymous",
+        operation: v.decision,
+        resourceType: "admission",
+        resource: `${v.pinned ?? v.image} in ${workload} (${v.reasons.join("; ")})`,
+      })),
     );
   }
 }

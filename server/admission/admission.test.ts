@@ -161,11 +161,14 @@ describeOnEachDatabase("admission webhook", (databases) => {
     const pinned = { ...review, request: { ...review.request, object: pod } };
     expect((await post("validate", pinned)).json().response.allowed).toBe(true);
 
-    const audit = await new AuditLog(td.db).list({ kind: "all" }, { limit: 50, offset: 0 });
-    const decisions = audit.items.filter(
-      (e) => e.resourceType === "admission" && e.resource.includes(signed.gun),
-    );
-    expect(decisions.length).toBeGreaterThanOrEqual(3);
+    // Decisions reach the audit log in batches, shortly after the reviews they record.
+    const decisions = await waitFor("three admission decisions in the audit log", async () => {
+      const audit = await new AuditLog(td.db).list({ kind: "all" }, { limit: 50, offset: 0 });
+      const found = audit.items.filter(
+        (e) => e.resourceType === "admission" && e.resource.includes(signed.gun),
+      );
+      return found.length >= 3 ? found : undefined;
+    });
     expect(decisions.every((e) => e.operation === "admit" && e.username === "kubernetes-admin")).toBe(true);
   });
 

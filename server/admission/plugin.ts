@@ -1,8 +1,8 @@
 import type { FastifyInstance } from "fastify";
 import type { CosignVerifier } from "../../core/admission/cosign.js";
-import { AuditLog } from "../projects/audit-log.js";
 import type { Db } from "../storage/db.js";
 import { AdmissionService } from "./admission-service.js";
+import { DecisionLog } from "./decision-log.js";
 import { ImageChecker } from "./image-checker.js";
 import { WatchedPolicy } from "./policy-file.js";
 import { KubernetesPullSecrets } from "./pull-secrets.js";
@@ -25,14 +25,18 @@ export async function registerAdmission(app: FastifyInstance, opts: AdmissionOpt
   );
   const registries = new AdmissionRegistryClient((host) => policy.current().registries[host] ?? {});
   const checker = new ImageChecker(registries, new DatabaseRootPins(opts.db), opts.cosign, opts.clock);
-  const audit = new AuditLog(opts.db);
+  const decisions = new DecisionLog(opts.db, app.log);
+  decisions.start();
   const pullSecrets = KubernetesPullSecrets.inCluster();
   const service = new AdmissionService({
     policy: () => policy.current(),
     checker,
     ...(pullSecrets ? { pullSecrets } : {}),
-    record: (entry) => audit.record(entry),
+    record: (entries) => decisions.record(entries),
   });
-  app.addHook("onClose", async () => registries.close());
+  app.addHook("onClose", async () => {
+    registries.close();
+    await decisions.close();
+  });
   await app.register(admissionRoutes, { service });
 }

@@ -13,6 +13,8 @@ import { AdmissionRegistryClient } from "./registry-client.js";
 import { MemoryRootPins } from "./root-pins.js";
 
 const SERVICE_ACCOUNT_TOKEN = "service-account-token";
+// A whole Trustdock, a push and a publish: more than jest's 30 s default on a loaded machine.
+const STARTUP_TIMEOUT_MS = 90_000;
 
 describe("admission with a workload's imagePullSecrets", () => {
   const auth = basicAuth("admin", ADMIN_PASSWORD);
@@ -89,11 +91,11 @@ describe("admission with a workload's imagePullSecrets", () => {
         ca,
       }),
     });
-  });
+  }, STARTUP_TIMEOUT_MS);
   afterAll(async () => {
-    registries.close();
-    await new Promise((resolve) => kubeApi.close(resolve));
-    await td.close();
+    registries?.close();
+    if (kubeApi) await new Promise((resolve) => kubeApi.close(resolve));
+    await td?.close();
   });
 
   const container = () => [

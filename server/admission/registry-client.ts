@@ -1,6 +1,5 @@
 import { createHash } from "node:crypto";
 import { Agent, request } from "node:https";
-import { rootCertificates } from "node:tls";
 import type { RegistryCredentials } from "../../core/admission/docker-config.js";
 import type { RegistrySettings } from "../../core/admission/policy.js";
 
@@ -146,14 +145,17 @@ export class AdmissionRegistryClient {
   }
 
   private agentFor(host: string, settings: RegistrySettings): Agent {
-    let agent = this.agents.get(host);
+    // Keyed by the CA too: a policy edit that changes a registry's CA gets connections that use it.
+    const key = `${host} ${settings.ca ?? ""}`;
+    let agent = this.agents.get(key);
     if (!agent) {
       agent = new Agent({
         keepAlive: true,
-        maxSockets: 16,
-        ...(settings.ca ? { ca: [...rootCertificates, settings.ca] } : {}),
+        maxSockets: 64,
+        // A registry's own CA replaces the system's, as node's `ca` does; given once per agent, not per request.
+        ...(settings.ca ? { ca: settings.ca } : {}),
       });
-      this.agents.set(host, agent);
+      this.agents.set(key, agent);
     }
     return agent;
   }

@@ -25,7 +25,7 @@ export function readWorkloads(text: string, defaultNamespace: string): Workload[
       throw new WorkloadFileError(`${where} is not a Kubernetes object (no kind)`);
     if (object.kind === "List" || object.kind.endsWith("List")) {
       if (!Array.isArray(object.items)) throw new WorkloadFileError(`${where}: ${object.kind} without items`);
-      object.items.forEach((item, i) => visit(item, `${where} item ${i + 1}`));
+      for (const [i, item] of object.items.entries()) visit(item, `${where} item ${i + 1}`);
       return;
     }
     if (!isWorkloadKind(object.kind)) return;

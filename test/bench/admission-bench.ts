@@ -1,0 +1,296 @@
+/**
+ * `npm run bench:admission`: the admission webhook under kube-apiserver-like load. Trustdock runs as
+ * `trustdock up` does (its own process, HTTPS, embedded PGlite unless BENCH_DATABASE_URL is set), with
+ * three images pushed to it and signed in its Notary trust data. 50 clients, each on one kept-alive
+ * connection as kube-apiserver keeps them, send reviews of a Pod running those three images.
+ *
+ * Cold: the policy caches nothing (cacheTtlSeconds: 0), so every review resolves three tags and verifies
+ * three repositories' trust data over HTTPS. Warm: the same with a 30 s cache (the policy file is edited
+ * in place; Trustdock picks it up without a restart). The first review after start is timed on its own.
+ *
+ * Settings (environment): BENCH_CONCURRENCY (50), BENCH_REVIEWS (20 per client and phase),
+ * BENCH_DATABASE_URL (PostgreSQL; unset: PGlite), BENCH_KEEP=1 keeps the temporary folder,
+ * BENCH_TRUSTDOCK_NODE_OPTIONS (node flags for Trustdock, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
+ * Exits non-zero on errors (a service that does not start, a review answered other than allowed).
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { createHash } from "node:crypto";
+import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { Agent, request } from "node:https";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { podReview } from "../../server/admission/testing/reviews.js";
+import { TestRepository } from "../support/trust-repository.js";
+import { get, send } from "./http.js";
+import { freePort, isAlive, runOk, stopGroup, tail, waitFor } from "./proc.js";
+
+const intEnv = (name: string, fallback: number, max: number) => {
+  const v = Number(process.env[name]);
+  return Number.isInteger(v) && v > 0 ? Math.min(v, max) : fallback;
+};
+const CONCURRENCY = intEnv("BENCH_CONCURRENCY", 50, 500);
+const REVIEWS = intEnv("BENCH_REVIEWS", 20, 1000);
+const KEEP = process.env.BENCH_KEEP === "1";
+const OVERALL_TIMEOUT_MS = 10 * 60 * 1000;
+const P99_GOAL_MS = 20;
+const PASSWORD = "bench-admin-password";
+
+const here = dirname(fileURLToPath(import.meta.url));
+// dist/test/bench -> the repository
+const REPO = resolve(here, "../../..");
+const MAIN = join(REPO, "dist", "cli", "main.js");
+
+interface Trustdock {
+  url: string;
+  hostPort: string;
+  ca: string;
+  child: ChildProcess;
+}
+
+function policy(hostPort: string, caFile: string, cacheTtlSeconds: number): string {
+  return [
+    "apiVersion: trustdock.dev/v1",
+    "kind: AdmissionPolicy",
+    `cacheTtlSeconds: ${cacheTtlSeconds}`,
+    "registries:",
+    `  "${hostPort}": { username: admin, password: ${PASSWORD}, caFile: ${JSON.stringify(caFile)} }`,
+    "rules:",
+    `  - images: ["${hostPort}/**"]`,
+    "    verify: { notary: {} }",
+    "",
+  ].join("\n");
+}
+
+async function startTrustdock(work: string, policyFile: string): Promise<Trustdock> {
+  const port = await freePort();
+  let signerPort = await freePort();
+  while (signerPort === port) signerPort = await freePort();
+  const hostPort = `127.0.0.1:${port}`;
+  const dataDir = join(work, "data");
+  const env = {
+    ...process.env,
+    TRUSTDOCK_DATA_DIR: dataDir,
+    TRUSTDOCK_ADDR: hostPort,
+    TRUSTDOCK_SIGNER_ADDR: `127.0.0.1:${signerPort}`,
+    TRUSTDOCK_ADMIN_PASSWORD: PASSWORD,
+    TRUSTDOCK_ADMISSION_POLICY: policyFile,
+    ...(process.env.BENCH_DATABASE_URL ? { TRUSTDOCK_DATABASE_URL: process.env.BENCH_DATABASE_URL } : {}),
+  };
+  // The CA first: the policy names it as the CA of Trustdock's own registry.
+  await runOk(process.execPath, [MAIN, "certs"], { env, timeoutMs: 60_000 });
+  const caFile = join(dataDir, "tls", "ca.crt");
+  writeFileSync(policyFile, policy(hostPort, caFile, 0));
+  const logFile = join(work, "trustdock.log");
+  const out = openSync(logFile, "a");
+  const nodeFlags = (process.env.BENCH_TRUSTDOCK_NODE_OPTIONS ?? "").split(" ").filter(Boolean);
+  const child = spawn(process.execPath, [...nodeFlags, MAIN, "up"], {
+    env,
+    stdio: ["ignore", out, out],
+    detached: true,
+  });
+  const pid = child.pid;
+  if (pid === undefined) throw new Error("could not start trustdock");
+  const ca = readFileSync(caFile, "utf8");
+  const url = `https://${hostPort}`;
+  const up = await waitFor(async () => {
+    if (!isAlive(pid)) return true;
+    const r = await get(`${url}/v2/`, { ca, timeoutMs: 2000 });
+    return r.status === 401 || r.status === 200;
+  }, 60_000);
+  if (!up || !isAlive(pid))
+    throw new Error(`Trustdock did not come up; ${logFile}:\n${tail(readFileSync(logFile, "utf8"))}`);
+  return { url, hostPort, ca, child };
+}
+
+const basic = `Basic ${Buffer.from(`admin:${PASSWORD}`).toString("base64")}`;
+
+async function pushSignedImage(td: Trustdock, repository: string): Promise<string> {
+  const blob = async (bytes: Buffer) => {
+    const digest = `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
+    const r = await send("POST", `${td.url}/v2/${repository}/blobs/uploads/?digest=${digest}`, {
+      ca: td.ca,
+      headers: { authorization: basic, "content-type": "application/octet-stream" },
+      body: bytes,
+    });
+    if (r.status !== 201) throw new Error(`blob push answered ${r.status}: ${r.body.slice(0, 200)}`);
+    return { digest, size: bytes.length };
+  };
+  const config = await blob(Buffer.from(JSON.stringify({ architecture: "amd64", os: "linux", repository })));
+  const layer = await blob(Buffer.from(`layer of ${repository}`));
+  const manifest = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: "application/vnd.oci.image.manifest.v1+json",
+      config: { mediaType: "application/vnd.oci.image.config.v1+json", ...config },
+      layers: [{ mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", ...layer }],
+    }),
+  );
+  const put = await send("PUT", `${td.url}/v2/${repository}/manifests/v1`, {
+    ca: td.ca,
+    headers: { authorization: basic, "content-type": "application/vnd.oci.image.manifest.v1+json" },
+    body: manifest,
+  });
+  if (put.status !== 201) throw new Error(`manifest push answered ${put.status}: ${put.body.slice(0, 200)}`);
+  const digest = put.headers["docker-content-digest"] as string;
+  const gun = `${td.hostPort}/${repository}`;
+  await TestRepository.create(
+    async (method, path, body) => {
+      const r = await send(method, `${td.url}/v2/${gun}/_trust/${path}`, {
+        ca: td.ca,
+        headers: { authorization: basic, ...(body ? { "content-type": body.contentType } : {}) },
+        ...(body ? { body: body.body } : {}),
+      });
+      return { status: r.status, body: Buffer.from(r.body) };
+    },
+    {
+      v1: {
+        length: manifest.length,
+        hashes: { sha256: Buffer.from(digest.slice(7), "hex").toString("base64") },
+      },
+    },
+  );
+  return `${gun}:v1`;
+}
+
+/** One review over `agent`'s kept-alive connection: its latency in ms, and the refusal if it was refused. */
+function review(td: Trustdock, agent: Agent, body: Buffer): Promise<{ ms: number; refusal?: string }> {
+  return new Promise((resolvePromise, reject) => {
+    const started = performance.now();
+    const req = request(
+      `${td.url}/admission/validate`,
+      {
+        method: "POST",
+        agent,
+        ca: td.ca,
+        headers: { "content-type": "application/json", "content-length": String(body.length) },
+        timeout: 15_000,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () => {
+          const ms = performance.now() - started;
+          const text = Buffer.concat(chunks).toString("utf8");
+          if (res.statusCode !== 200) return reject(new Error(`review answered ${res.statusCode}: ${text}`));
+          const answer = (
+            JSON.parse(text) as { response: { allowed: boolean; status?: { message: string } } }
+          ).response;
+          resolvePromise(answer.allowed ? { ms } : { ms, refusal: answer.status?.message ?? "" });
+        });
+        res.on("error", reject);
+      },
+    );
+    req.on("timeout", () => req.destroy(new Error("review timed out")));
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
+interface Phase {
+  name: string;
+  latencies: number[];
+  refusals: string[];
+  seconds: number;
+}
+
+async function phase(td: Trustdock, name: string, body: Buffer): Promise<Phase> {
+  const latencies: number[] = [];
+  const refusals: string[] = [];
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      const agent = new Agent({ keepAlive: true, maxSockets: 1, ca: td.ca });
+      try {
+        for (let i = 0; i < REVIEWS; i++) {
+          const result = await review(td, agent, body);
+          latencies.push(result.ms);
+          if (result.refusal !== undefined) refusals.push(result.refusal);
+        }
+      } finally {
+        agent.destroy();
+      }
+    }),
+  );
+  return {
+    name,
+    latencies: latencies.sort((a, b) => a - b),
+    refusals,
+    seconds: (performance.now() - started) / 1000,
+  };
+}
+
+const percentile = (sorted: readonly number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
+const ms = (n: number) => `${n.toFixed(1)} ms`;
+
+async function main(): Promise<number> {
+  const work = mkdtempSync(join(tmpdir(), "trustdock-admission-bench-"));
+  const policyFile = join(work, "policy.yaml");
+  let td: Trustdock | undefined;
+  const timer = setTimeout(() => {
+    console.error(`bench:admission took longer than ${OVERALL_TIMEOUT_MS} ms; stopping`);
+    if (td?.child.pid) void stopGroup(td.child.pid).finally(() => process.exit(2));
+    else process.exit(2);
+  }, OVERALL_TIMEOUT_MS);
+  try {
+    td = await startTrustdock(work, policyFile);
+    const images = [];
+    for (const name of ["web", "sidecar", "metrics"])
+      images.push(await pushSignedImage(td, `library/bench-${name}`));
+    const body = Buffer.from(JSON.stringify(podReview("default", images)));
+    const agent = new Agent({ keepAlive: true, maxSockets: 1, ca: td.ca });
+    const first = await review(td, agent, body);
+    agent.destroy();
+    if (first.refusal !== undefined) throw new Error(`the signed Pod was refused: ${first.refusal}`);
+
+    const cold = await phase(
+      td,
+      "cold (no cache: 3 tags resolved, 3 repositories' trust data verified)",
+      body,
+    );
+    writeFileSync(policyFile, policy(td.hostPort, join(work, "data", "tls", "ca.crt"), 30));
+    // The policy file is read at the next review; one review to pick it up and fill the cache.
+    await new Promise((r) => setTimeout(r, 50));
+    const warmer = new Agent({ keepAlive: true, maxSockets: 1, ca: td.ca });
+    await review(td, warmer, body);
+    warmer.destroy();
+    const warm = await phase(td, "warm (30 s verdict cache)", body);
+
+    console.log(
+      `\nAdmission webhook: ${CONCURRENCY} concurrent clients x ${REVIEWS} reviews of a 3-image Pod, kept-alive HTTPS, ` +
+        `${process.env.BENCH_DATABASE_URL ? "PostgreSQL" : "PGlite"}`,
+    );
+    console.log(`first review after start (nothing cached, roots pinned on first use): ${ms(first.ms)}`);
+    console.log("| phase | reviews | refused | reviews/s | p50 | p90 | p99 | max |");
+    console.log("|---|---|---|---|---|---|---|---|");
+    for (const p of [cold, warm]) {
+      const l = p.latencies;
+      console.log(
+        `| ${p.name} | ${l.length} | ${p.refusals.length} | ${Math.round(l.length / p.seconds)} | ${ms(percentile(l, 50))} | ${ms(percentile(l, 90))} | ${ms(percentile(l, 99))} | ${ms(l[l.length - 1] ?? 0)} |`,
+      );
+    }
+    for (const p of [cold, warm])
+      if (p.refusals.length > 0) console.log(`${p.name}, first refusal: ${p.refusals[0]}`);
+    const p99 = percentile(warm.latencies, 99);
+    console.log(
+      p99 < P99_GOAL_MS
+        ? `warm p99 ${ms(p99)}: goal (< ${P99_GOAL_MS} ms) met`
+        : `warm p99 ${ms(p99)}: goal (< ${P99_GOAL_MS} ms) MISSED`,
+    );
+    return warm.refusals.length > 0 ? 1 : 0;
+  } finally {
+    clearTimeout(timer);
+    if (td?.child.pid) await stopGroup(td.child.pid);
+    if (KEEP) console.log(`kept ${work}`);
+    else rmSync(work, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error(`bench:admission failed: ${err instanceof Error ? err.stack : String(err)}`);
+    process.exit(1);
+  },
+);
