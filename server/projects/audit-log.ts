@@ -64,20 +64,26 @@ export class AuditLog {
     await this.recordAll([entry]);
   }
 
-  /** Records every entry in one statement. */
+  /** Records every entry in one statement, whose text is the same for any number of entries. */
   async recordAll(entries: readonly AuditEntry[]): Promise<void> {
     if (entries.length === 0) return;
-    const params = new SqlParams();
-    const rows = entries.map(
-      (entry) =>
-        `(${params.add(entry.username)}, ${params.add(entry.operation)}, ${params.add(entry.resourceType)},
-          ${params.add(entry.resource)}, ${params.add(projectOf(entry))}, ${params.add(entry.at ?? null)}::timestamptz)`,
-    );
+    const column = (value: (entry: AuditEntry) => string) => entries.map(value);
+    // Arrays hold no NULL here: "" stands for no project and for "now". Times go as epoch milliseconds,
+    // which cost less to write out than ISO text when pulls are recorded by the thousand.
     await this.db.query(
       `INSERT INTO audit_log (username, operation, resource_type, resource, project_name, op_time)
-       SELECT username, operation, resource_type, resource, project_name, coalesce(at, now())
-       FROM (VALUES ${rows.join(", ")}) AS entry (username, operation, resource_type, resource, project_name, at)`,
-      params.values,
+       SELECT username, operation, resource_type, resource, NULLIF(project_name, ''),
+              coalesce(to_timestamp(NULLIF(at, '')::bigint / 1000.0), now())
+       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
+         AS entry (username, operation, resource_type, resource, project_name, at)`,
+      [
+        column((entry) => entry.username),
+        column((entry) => entry.operation),
+        column((entry) => entry.resourceType),
+        column((entry) => entry.resource),
+        column((entry) => projectOf(entry) ?? ""),
+        column((entry) => (entry.at === undefined ? "" : String(entry.at.getTime()))),
+      ],
     );
   }
 

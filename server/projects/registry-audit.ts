@@ -7,7 +7,8 @@ import { type AuditEntry, AuditLog } from "./audit-log.js";
 export interface RegistryAuditOptions {
   /** How long a pull waits in memory before it is written; default one second. */
   readonly flushEveryMs?: number;
-  /** Pulls written in one transaction; a full batch is written at once. Default 500. */
+  /** Pulls written in one transaction; a full batch is written at once. Default 2,000: each write costs
+   * the process about as much as a few hundred pulls, so large batches keep the pull path cheap. */
   readonly batchSize?: number;
   /** Pulls held while the database refuses them; beyond this the oldest are dropped. Default 50,000. */
   readonly maxPending?: number;
@@ -35,6 +36,7 @@ export class RegistryAuditTrail implements RegistryEvents {
   private dropped = 0;
   private timer: NodeJS.Timeout | undefined;
   private writing: Promise<void> = Promise.resolve();
+  private flushQueued = false;
   private readonly flushEveryMs: number;
   private readonly batchSize: number;
   private readonly maxPending: number;
@@ -45,7 +47,7 @@ export class RegistryAuditTrail implements RegistryEvents {
     options: RegistryAuditOptions = {},
   ) {
     this.flushEveryMs = options.flushEveryMs ?? 1000;
-    this.batchSize = options.batchSize ?? 500;
+    this.batchSize = options.batchSize ?? 2000;
     this.maxPending = options.maxPending ?? 50_000;
   }
 
@@ -89,43 +91,54 @@ export class RegistryAuditTrail implements RegistryEvents {
       at: new Date(),
     });
     if (this.pending.length > this.maxPending) {
-      this.pending.shift();
-      this.dropped += 1;
+      // A tenth of the bound at a time, so that a long outage costs each pull no more than a short one.
+      const excess = this.pending.length - this.maxPending + Math.floor(this.maxPending / 10);
+      this.pending.splice(0, excess);
+      this.dropped += excess;
     }
     if (this.pending.length === this.batchSize) void this.flush();
   }
 
   /** Writes every pull held so far, in batches; resolves once they are written or given back. */
   flush(): Promise<void> {
-    this.writing = this.writing.then(async () => {
-      if (this.dropped > 0) {
-        this.log.warn({ dropped: this.dropped }, "audit log: pulls dropped, the database has not taken them");
-        this.dropped = 0;
-      }
-      while (this.pending.length > 0) {
-        const pulls = this.pending.splice(0, this.batchSize);
-        try {
-          await this.db.transaction(async (tx) => {
-            await new AuditLog(tx).recordAll(
-              pulls.map((pull) => ({
-                username: pull.username,
-                operation: "pull",
-                resourceType: "artifact",
-                resource: artifactResource(pull),
-                at: pull.at,
-              })),
-            );
-            await new PullStats(tx).record(pulls);
-          });
-        } catch (err) {
-          // Kept for the next flush (the oldest go first if too many pile up).
-          this.pending.unshift(...pulls);
-          this.log.error({ err, pulls: pulls.length }, "audit log: writing pulls failed; retrying later");
-          return;
-        }
-      }
-    });
+    // One write waiting behind the running one is enough: it takes whatever is held when it starts.
+    if (!this.flushQueued) {
+      this.flushQueued = true;
+      this.writing = this.writing.then(() => {
+        this.flushQueued = false;
+        return this.writeHeld();
+      });
+    }
     return this.writing;
+  }
+
+  private async writeHeld(): Promise<void> {
+    if (this.dropped > 0) {
+      this.log.warn({ dropped: this.dropped }, "audit log: pulls dropped, the database has not taken them");
+      this.dropped = 0;
+    }
+    while (this.pending.length > 0) {
+      const pulls = this.pending.splice(0, this.batchSize);
+      try {
+        await this.db.transaction(async (tx) => {
+          await new AuditLog(tx).recordAll(
+            pulls.map((pull) => ({
+              username: pull.username,
+              operation: "pull",
+              resourceType: "artifact",
+              resource: artifactResource(pull),
+              at: pull.at,
+            })),
+          );
+          await new PullStats(tx).record(pulls);
+        });
+      } catch (err) {
+        // Kept for the next flush (the oldest go first if too many pile up).
+        this.pending.unshift(...pulls);
+        this.log.error({ err, pulls: pulls.length }, "audit log: writing pulls failed; retrying later");
+        return;
+      }
+    }
   }
 
   private async write(entry: AuditEntry): Promise<void> {

@@ -42,7 +42,10 @@ export class PullStats {
       const key = `${repository}\n${reference}`;
       const known = counts.get(key);
       if (!known) counts.set(key, { repository, reference, count: 1, at });
-      else counts.set(key, { ...known, count: known.count + 1, at: at > known.at ? at : known.at });
+      else {
+        known.count += 1;
+        if (at > known.at) known.at = at;
+      }
     };
     for (const pull of pulls) {
       add(pull.repository, pull.digest, pull.at);
@@ -67,11 +70,8 @@ export class PullStats {
     );
   }
 
-  /** Forgets the pulls of `repository`, or of the references given in it. */
-  async forget(repository: string, references?: readonly string[]): Promise<void> {
-    await this.db.query(
-      "DELETE FROM registry_pulls WHERE repository = $1 AND ($2::text[] IS NULL OR reference = ANY($2::text[]))",
-      [repository, references ? [...references] : null],
-    );
+  /** Forgets the pulls of `repository`, when it is deleted. */
+  async forget(repository: string): Promise<void> {
+    await this.db.query("DELETE FROM registry_pulls WHERE repository = $1", [repository]);
   }
 }

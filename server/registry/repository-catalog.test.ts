@@ -231,6 +231,11 @@ describeOnEachDatabase("repository catalog through the Harbor API, after real pu
     expect((await api("DELETE", path, as(world.users.maintainer))).statusCode).toBe(404);
 
     expect((await artifacts()).map((a) => a.digest)).toEqual([index.digest, untagged.digest]);
+    // Harbor's pull_count counts the repository's pulls, those of deleted artifacts too.
+    expect((await repositories()).find((r) => r.name === repository)).toMatchObject({
+      artifact_count: 2,
+      pull_count: 3,
+    });
     for (const gone of [image.digest, "latest", signature.digest, bundle.digest]) {
       expect((await registry.call("GET", `/v2/${repository}/manifests/${gone}`)).status).toBe(404);
     }
@@ -279,6 +284,11 @@ describeOnEachDatabase("repository catalog through the Harbor API, after real pu
     expect((await repositories()).map((r) => r.name)).toEqual([`${project}/other`]);
     expect((await api("GET", `/projects/${project}/repositories/app/artifacts`)).statusCode).toBe(404);
     expect((await registry.call("GET", `/v2/${repository}/manifests/${untagged.digest}`)).status).toBe(404);
+    await registry.pushImage(repository, "again");
+    expect((await repositories()).find((r) => r.name === repository)).toMatchObject({
+      artifact_count: 1,
+      pull_count: 0,
+    });
     const audit = await api("GET", "/audit-logs?page_size=5");
     expect(audit.json()).toContainEqual(
       expect.objectContaining({ operation: "delete", resource_type: "repository", resource: repository }),

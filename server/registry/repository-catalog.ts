@@ -225,16 +225,13 @@ export class RegistryRepositoryCatalog implements RepositoryCatalog {
         frontier = [...new Set(next)].filter((digest) => !keep.has(digest));
         for (const digest of frontier) doomed.add(digest);
       }
+      // Tags go with their manifests. Pull counts stay: a repository's pull_count counts every pull made
+      // in it, as Harbor's does, until the repository itself is deleted.
       const digests = [...doomed];
-      const tags = await tx.query<{ name: string }>(
-        "SELECT name FROM registry_tags WHERE repository_id = $1 AND digest = ANY($2::text[])",
-        [id, digests],
-      );
       await tx.query("DELETE FROM registry_manifests WHERE repository_id = $1 AND digest = ANY($2::text[])", [
         id,
         digests,
       ]);
-      await new PullStats(tx).forget(repository, [...digests, ...tags.map((t) => t.name)]);
       return { outcome: "deleted", digest: target.digest, accessories: digests.slice(1) };
     });
   }
