@@ -10,14 +10,27 @@ const IMAGE_CONFIGS = new Set([
   "application/vnd.docker.container.image.v1+json",
 ]);
 
+// A manifest the registry serves from its cache is the same object pull after pull: parsed once, not on
+// every pull of a project with content trust on.
+const verdicts = new WeakMap<Uint8Array, boolean>();
+
 export function isAccessory(manifest: { content: Uint8Array }): boolean {
+  let verdict = verdicts.get(manifest.content);
+  if (verdict === undefined) {
+    verdict = parsesAsAccessory(manifest.content);
+    verdicts.set(manifest.content, verdict);
+  }
+  return verdict;
+}
+
+function parsesAsAccessory(content: Uint8Array): boolean {
   let parsed: {
     subject?: unknown;
     config?: { mediaType?: unknown };
     layers?: Array<{ mediaType?: unknown }>;
   };
   try {
-    parsed = JSON.parse(Buffer.from(manifest.content).toString("utf8"));
+    parsed = JSON.parse(Buffer.from(content.buffer, content.byteOffset, content.byteLength).toString("utf8"));
   } catch {
     return false;
   }
