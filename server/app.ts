@@ -56,7 +56,7 @@ export interface ServerOptions {
   blobDir: string;
   /** The admission policy file; default TRUSTDOCK_ADMISSION_POLICY. */
   admissionPolicyFile?: string;
-  /** Verifies cosign signatures for admission rules that require them; unset, such rules refuse. */
+  /** Verifies cosign signatures for admission rules that require them; default: against the registry, with the keys. */
   cosignVerifier?: CosignVerifier;
 }
 

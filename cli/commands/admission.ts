@@ -3,6 +3,7 @@ import type { Command } from "commander";
 import { DEFAULT_POLICY } from "../../core/admission/policy.js";
 import type { ImageVerdict } from "../../core/admission/verdict.js";
 import { AdmissionService } from "../../server/admission/admission-service.js";
+import { RegistryCosignVerifier } from "../../server/admission/cosign-verifier.js";
 import { ImageChecker } from "../../server/admission/image-checker.js";
 import { readPolicyFile } from "../../server/admission/policy-file.js";
 import { AdmissionRegistryClient } from "../../server/admission/registry-client.js";
@@ -33,7 +34,7 @@ export async function admissionCheck(opts: {
   const registries = new AdmissionRegistryClient((host) => policy.registries[host] ?? {});
   const service = new AdmissionService({
     policy: () => policy,
-    checker: new ImageChecker(registries, new MemoryRootPins()),
+    checker: new ImageChecker(registries, new MemoryRootPins(), new RegistryCosignVerifier(registries)),
   });
   let denied = 0;
   let images = 0;

@@ -2,11 +2,15 @@
  * What the admission check needs from cosign verification, so the verifier (core/cosign, with the
  * registry access it needs) plugs in without the check knowing how signatures are found or checked.
  */
+import type { RegistryCredentials } from "./docker-config.js";
+
 export interface CosignSubject {
   registry: string;
   repository: string;
   /** The manifest digest the signature must name (`sha256:...`). */
   digest: string;
+  /** From the workload's pull secrets, for a registry the policy has no credentials for. */
+  credentials?: RegistryCredentials;
 }
 
 export interface CosignVerdict {

@@ -1,7 +1,16 @@
+import { generateKeyPairSync, type KeyObject } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { signPayload } from "../../core/cosign/signature.js";
+import {
+  buildSignatureManifest,
+  signatureLayerDescriptor,
+  signatureTag,
+} from "../../core/cosign/signature-manifest.js";
+import { buildSimpleSigningPayload } from "../../core/cosign/simple-signing.js";
+import { toBase64 } from "../../core/encoding.js";
 import { describeOnEachDatabase } from "../../test/support/databases.js";
 import { httpsRequest } from "../../test/support/http.js";
 import { freePort, waitFor } from "../../test/support/processes.js";
@@ -27,6 +36,11 @@ interface ReviewReply {
 
 const DEADLINE_SECONDS = 2;
 
+function cosignKeyPair() {
+  const { privateKey, publicKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+  return { privateKey, publicPem: publicKey.export({ format: "pem", type: "spki" }).toString() };
+}
+
 describeOnEachDatabase("admission webhook", (databases) => {
   const policyDir = mkdtempSync(join(tmpdir(), "trustdock-admission-"));
   const policyFile = join(policyDir, "policy.yaml");
@@ -41,6 +55,7 @@ describeOnEachDatabase("admission webhook", (databases) => {
   const silentSockets: Socket[] = [];
   let silentPort: number;
   let repositories = 0;
+  const cosignKey = cosignKeyPair();
 
   const writePolicy = (extra: { exempt?: string[] } = {}) =>
     writeFileSync(
@@ -57,6 +72,10 @@ describeOnEachDatabase("admission webhook", (databases) => {
         `    password: ${JSON.stringify(ADMIN_PASSWORD)}`,
         `    caFile: ${JSON.stringify(td.tls.caCert)}`,
         "rules:",
+        "  - name: cosign-signed images",
+        `    images: ["${td.hostPort}/library/cosigned-*"]`,
+        "    verify:",
+        `      cosign: { keys: [${JSON.stringify(cosignKey.publicPem)}] }`,
         "  - name: trustdock images are signed",
         `    images: ["${td.hostPort}/library/**"]`,
         "    verify:",
@@ -245,6 +264,65 @@ describeOnEachDatabase("admission webhook", (databases) => {
     expect(reply.response.status?.message).not.toContain(app.image);
     expect((await post("mutate", refused)).json().response).toMatchObject({ allowed: false });
     expect((await post("mutate", refused)).json().response.patch).toBeUndefined();
+  });
+
+  /** A `.sig` manifest as `cosign sign --key` pushes it beside the image, signed with `privateKey`. */
+  async function cosignSign(repository: string, digest: string, privateKey: KeyObject) {
+    const payload = buildSimpleSigningPayload({
+      dockerReference: `${td.hostPort}/${repository}`,
+      manifestDigest: digest,
+      optional: null,
+    });
+    const layer = signatureLayerDescriptor({
+      payload,
+      annotations: { "dev.cosignproject.cosign/signature": toBase64(signPayload(privateKey, payload)) },
+    });
+    const { manifest, config } = buildSignatureManifest([layer]);
+    await registry.pushBlob(repository, Buffer.from(payload));
+    await registry.pushBlob(repository, Buffer.from(config));
+    const pushed = await registry.pushManifest(
+      repository,
+      signatureTag(digest),
+      JSON.parse(Buffer.from(manifest).toString()),
+      "application/vnd.oci.image.manifest.v1+json",
+    );
+    expect(pushed.reply.status).toBe(201);
+  }
+
+  it("admits an image a cosign rule requires once it is signed with the policy's key, not before or by another", async () => {
+    repositories += 1;
+    const repository = `library/cosigned-${repositories}`;
+    const image = await registry.pushImage(repository, "v1", { content: "cosigned" });
+    const reference = `${td.hostPort}/${repository}:v1`;
+    const refused = (await post("validate", podReview("default", [reference]))).json();
+    expect(refused.response.status?.message).toContain(`cosign: no cosign signature for ${image.digest}`);
+
+    await cosignSign(repository, image.digest, cosignKeyPair().privateKey);
+    writePolicy(); // a new policy object: the cached refusal goes
+    const otherKey = await waitFor("the other key's signature refused", async () => {
+      const reply = (await post("validate", podReview("default", [reference]))).json();
+      const message = reply.response.status?.message ?? "";
+      return message.includes("no cosign signature") ? undefined : message;
+    });
+    expect(otherKey).toMatch(
+      new RegExp(
+        `^trustdock refused 1 image: image ${reference.replace(/\./g, "\\.")} \\(container "app-0"\\): cosign: signature 0 \\(sha256:[0-9a-f]{64}\\): `,
+      ),
+    );
+
+    await cosignSign(repository, image.digest, cosignKey.privateKey);
+    writePolicy();
+    const admitted = await waitFor("the policy key's signature admitted", async () => {
+      const reply = (await post("mutate", podReview("default", [reference]))).json();
+      return reply.response.allowed ? reply : undefined;
+    });
+    expect(patchOf(admitted)).toEqual([
+      {
+        op: "replace",
+        path: "/spec/containers/0/image",
+        value: `${td.hostPort}/${repository}@${image.digest}`,
+      },
+    ]);
   });
 
   it("denies an unsigned image, naming it", async () => {

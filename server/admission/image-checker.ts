@@ -83,7 +83,12 @@ export class ImageChecker {
     }
     if (rule.cosign) {
       const keys = rule.cosign.keys;
-      const subject = { registry: ref.registry, repository: ref.repository, digest };
+      const subject = {
+        registry: ref.registry,
+        repository: ref.repository,
+        digest,
+        ...(credentials ? { credentials } : {}),
+      };
       requirements.push(
         this.cosign.verify(subject, keys, signal).then(
           (verdict) => void (verdict.verified || findings.failures.push(`cosign: ${verdict.reason}`)),

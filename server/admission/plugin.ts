@@ -2,6 +2,7 @@ import type { FastifyInstance } from "fastify";
 import type { CosignVerifier } from "../../core/admission/cosign.js";
 import type { Db } from "../storage/db.js";
 import { AdmissionService } from "./admission-service.js";
+import { RegistryCosignVerifier } from "./cosign-verifier.js";
 import { DecisionLog } from "./decision-log.js";
 import { ImageChecker } from "./image-checker.js";
 import { WatchedPolicy } from "./policy-file.js";
@@ -24,7 +25,8 @@ export async function registerAdmission(app: FastifyInstance, opts: AdmissionOpt
     app.log.error(`admission policy not reloaded, the previous one stays in force: ${err.message}`),
   );
   const registries = new AdmissionRegistryClient((host) => policy.current().registries[host] ?? {});
-  const checker = new ImageChecker(registries, new DatabaseRootPins(opts.db), opts.cosign, opts.clock);
+  const cosign = opts.cosign ?? new RegistryCosignVerifier(registries);
+  const checker = new ImageChecker(registries, new DatabaseRootPins(opts.db), cosign, opts.clock);
   const decisions = new DecisionLog(opts.db, app.log);
   decisions.start();
   const pullSecrets = KubernetesPullSecrets.inCluster();
@@ -34,9 +36,8 @@ export async function registerAdmission(app: FastifyInstance, opts: AdmissionOpt
     ...(pullSecrets ? { pullSecrets } : {}),
     record: (entries) => decisions.record(entries),
   });
-  app.addHook("onClose", async () => {
-    registries.close();
-    await decisions.close();
-  });
+  // Before the server closes: the registry client's kept-alive connections may be to this very server.
+  app.addHook("preClose", async () => registries.close());
+  app.addHook("onClose", async () => decisions.close());
   await app.register(admissionRoutes, { service });
 }

@@ -74,6 +74,45 @@ export class AdmissionRegistryClient {
     return { digest, size: reply.body.length };
   }
 
+  /** The bytes of the manifest `reference` names; undefined when the registry has none. */
+  async manifestBytes(
+    host: string,
+    repository: string,
+    reference: string,
+    signal: AbortSignal,
+    credentials?: RegistryCredentials,
+  ): Promise<Uint8Array | undefined> {
+    const path = `/v2/${repository}/manifests/${reference}`;
+    const reply = await this.get(host, path, MANIFEST_TYPES, `repository ${repository}`, signal, credentials);
+    if (reply.status === 404) return undefined;
+    if (reply.status !== 200) throw statusError(host, reply);
+    return new Uint8Array(reply.body);
+  }
+
+  /** A blob's bytes (following the registry's redirect to its storage); undefined when it is missing. */
+  async blob(
+    host: string,
+    repository: string,
+    digest: string,
+    signal: AbortSignal,
+    credentials?: RegistryCredentials,
+  ): Promise<Uint8Array | undefined> {
+    const path = `/v2/${repository}/blobs/${digest}`;
+    let reply = await this.get(host, path, "*/*", `repository ${repository}`, signal, credentials);
+    for (let hops = 0; hops < 3 && [301, 302, 303, 307, 308].includes(reply.status); hops++) {
+      const location = header(reply, "location");
+      if (!location) break;
+      // Storage behind a redirect is asked without the registry's credentials, as docker does.
+      const target = new URL(location, `https://${host}${path}`);
+      if (target.protocol !== "https:")
+        throw new RegistryAnswerError(`${host} redirected a blob to ${target.protocol}`);
+      reply = await this.send(target, {}, this.settingsFor(target.host), signal);
+    }
+    if (reply.status === 404) return undefined;
+    if (reply.status !== 200) throw statusError(host, reply);
+    return new Uint8Array(reply.body);
+  }
+
   /** One role's current trust data from the Notary server at `host`; undefined when there is none. */
   async trustFile(
     host: string,
