@@ -8,8 +8,8 @@
  * three repositories' trust data over HTTPS. Warm: the same with a 30 s cache (the policy file is edited
  * in place; Trustdock picks it up without a restart). The first review after start is timed on its own.
  *
- * Settings (environment): BENCH_CONCURRENCY (50), BENCH_REVIEWS (20 per client and phase),
- * BENCH_DATABASE_URL (PostgreSQL; unset: PGlite), BENCH_KEEP=1 keeps the temporary folder,
+ * Settings (environment): BENCH_CONCURRENCY (50), BENCH_REVIEWS (60 per client and phase),
+ * BENCH_DATABASE_URL (an empty PostgreSQL database; unset: PGlite), BENCH_KEEP=1 keeps the temporary folder,
  * BENCH_TRUSTDOCK_NODE_OPTIONS (node flags for Trustdock, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
  * Exits non-zero on errors (a service that does not start, a review answered other than allowed).
  */
@@ -30,7 +30,7 @@ const intEnv = (name: string, fallback: number, max: number) => {
   return Number.isInteger(v) && v > 0 ? Math.min(v, max) : fallback;
 };
 const CONCURRENCY = intEnv("BENCH_CONCURRENCY", 50, 500);
-const REVIEWS = intEnv("BENCH_REVIEWS", 20, 1000);
+const REVIEWS = intEnv("BENCH_REVIEWS", 60, 1000);
 const KEEP = process.env.BENCH_KEEP === "1";
 const OVERALL_TIMEOUT_MS = 10 * 60 * 1000;
 const P99_GOAL_MS = 20;
