@@ -63,6 +63,14 @@ export interface RepositoryCatalog {
     repository: string,
     page: PageRequest,
   ): Promise<Page<CatalogArtifact> | undefined>;
+  /** One repository (the whole path); undefined when the project has none of that name. */
+  repository(project: CatalogProject, repository: string): Promise<CatalogRepository | undefined>;
+  /** One artifact of the repository by digest or tag, accessories and index entries included. */
+  artifact(
+    project: CatalogProject,
+    repository: string,
+    reference: ArtifactReference,
+  ): Promise<CatalogArtifact | undefined>;
   /** Deletes the repository with everything in it; false when there is none. */
   deleteRepository(project: CatalogProject, repository: string): Promise<boolean>;
   /** Deletes the artifact (all its tags) and its accessories. */
@@ -86,6 +94,8 @@ export type ArtifactDeletion =
 export const EMPTY_CATALOG: RepositoryCatalog = {
   listRepositories: async () => ({ total: 0, items: [] }),
   listArtifacts: async () => undefined,
+  repository: async () => undefined,
+  artifact: async () => undefined,
   deleteRepository: async () => false,
   deleteArtifact: async () => ({ outcome: "not-found" }),
 };

@@ -206,6 +206,28 @@ describeOnEachDatabase("repository catalog through the Harbor API, after real pu
     expect(listed.find((a) => a.digest === index.digest)?.pull_time).toBeUndefined();
   });
 
+  it("gets one repository by name and one artifact by tag or digest, accessories too", async () => {
+    const one = await api("GET", `/projects/${project}/repositories/app`);
+    expect(one.statusCode).toBe(200);
+    expect(one.json()).toEqual((await repositories()).find((r) => r.name === repository));
+    const byTag = await api("GET", `/projects/${project}/repositories/app/artifacts/latest`);
+    expect(byTag.statusCode).toBe(200);
+    expect(byTag.json()).toEqual((await artifacts()).find((a) => a.digest === image.digest));
+    const accessory = await api("GET", `/projects/${project}/repositories/app/artifacts/${signature.digest}`);
+    expect(accessory.json()).toMatchObject({
+      digest: signature.digest,
+      size: imageSize(signature),
+      tags: [],
+    });
+    expect((await api("GET", `/projects/${project}/repositories/app/artifacts/nope`)).statusCode).toBe(404);
+    expect((await api("GET", `/projects/${project}/repositories/nope`)).statusCode).toBe(404);
+    const outsider = as(world.users.outsider);
+    expect((await api("GET", `/projects/${project}/repositories/app`, outsider)).statusCode).toBe(403);
+    expect(
+      (await api("GET", `/projects/${project}/repositories/app/artifacts/v1`, outsider)).statusCode,
+    ).toBe(403);
+  });
+
   it("shows a tag as signed once Notary trust data signs the artifact's digest", async () => {
     const target = {
       length: image.size,

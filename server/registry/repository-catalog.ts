@@ -127,34 +127,73 @@ export class RegistryRepositoryCatalog implements RepositoryCatalog {
 
   async listRepositories(project: CatalogProject, page: PageRequest): Promise<Page<CatalogRepository>> {
     const [from, to] = projectRange(project);
-    const inProject = `name >= $3 AND name < $4 AND ${HAS_MANIFESTS}`;
     const [count] = await this.db.query<{ total: number }>(
       `SELECT count(*)::integer AS total FROM registry_repositories WHERE name >= $1 AND name < $2
          AND ${HAS_MANIFESTS}`,
       [from, to],
     );
+    const items = await this.repositories("name >= $3 AND name < $4", [from, to], page);
+    return { total: count?.total ?? 0, items };
+  }
+
+  async repository(project: CatalogProject, repository: string): Promise<CatalogRepository | undefined> {
+    if (!repository.startsWith(`${project.name}/`)) return undefined;
+    const [found] = await this.repositories("name = $3", [repository], { offset: 0, limit: 1 });
+    return found;
+  }
+
+  async artifact(
+    project: CatalogProject,
+    repository: string,
+    reference: ArtifactReference,
+  ): Promise<CatalogArtifact | undefined> {
+    if (!repository.startsWith(`${project.name}/`)) return undefined;
+    const id = await this.repositoryId(this.db, repository);
+    if (id === undefined) return undefined;
+    // Any manifest, accessories and index entries too, as Harbor finds an artifact by reference.
+    const rows = await this.db.query<ArtifactRow>(
+      `SELECT m.digest, m.media_type, m.artifact_type, m.content,
+         greatest(m.created_at, (SELECT max(t.updated_at) FROM registry_tags t
+                                 WHERE t.repository_id = m.repository_id AND t.digest = m.digest)) AS pushed_at
+       FROM registry_manifests m
+       WHERE m.repository_id = $1 AND m.digest = ${
+         "digest" in reference
+           ? "$2"
+           : "(SELECT digest FROM registry_tags WHERE repository_id = $1 AND name = $2)"
+       }`,
+      [id, "digest" in reference ? reference.digest : reference.tag],
+    );
+    const [artifact] = await this.describe(id, repository, rows);
+    return artifact;
+  }
+
+  /** The repositories holding manifests that `where` (over `$3`...) selects, sorted by name. */
+  private async repositories(
+    where: string,
+    params: readonly string[],
+    page: PageRequest,
+  ): Promise<CatalogRepository[]> {
+    const limit = `$${3 + params.length}`;
+    const offset = `$${4 + params.length}`;
     const rows = await this.db.query<RepositoryRow>(
-      `${artifactsCte(`SELECT id, name, created_at FROM registry_repositories WHERE ${inProject}
-                       ORDER BY name LIMIT $5 OFFSET $6`)}
+      `${artifactsCte(`SELECT id, name, created_at FROM registry_repositories WHERE ${where} AND ${HAS_MANIFESTS}
+                       ORDER BY name LIMIT ${limit} OFFSET ${offset}`)}
        SELECT r.id, r.name, r.created_at,
          (SELECT max(a.pushed_at) FROM artifacts a WHERE a.repository_id = r.id) AS updated_at,
          (SELECT count(*) FROM artifacts a WHERE a.repository_id = r.id) AS artifact_count,
          (SELECT coalesce(sum(p.pull_count), 0) FROM registry_pulls p
           WHERE p.repository = r.name AND p.reference LIKE '%:%') AS pull_count
        FROM repos r ORDER BY r.name`,
-      [...INDEX_TYPES, from, to, page.limit, page.offset],
+      [...INDEX_TYPES, ...params, page.limit, page.offset],
     );
-    return {
-      total: count?.total ?? 0,
-      items: rows.map((row) => ({
-        id: Number(row.id),
-        name: row.name,
-        artifactCount: Number(row.artifact_count),
-        pullCount: Number(row.pull_count),
-        createdAt: row.created_at,
-        updatedAt: row.updated_at && row.updated_at > row.created_at ? row.updated_at : row.created_at,
-      })),
-    };
+    return rows.map((row) => ({
+      id: Number(row.id),
+      name: row.name,
+      artifactCount: Number(row.artifact_count),
+      pullCount: Number(row.pull_count),
+      createdAt: row.created_at,
+      updatedAt: row.updated_at && row.updated_at > row.created_at ? row.updated_at : row.created_at,
+    }));
   }
 
   async listArtifacts(

@@ -102,6 +102,14 @@ export function repositoryRoutes(deps: ApiDeps): ApiRoute[] {
   const readable = async ({ principal, params }: { principal: Principal; params: ProjectNamePath }) =>
     requireProject(deps.policy, principal, await deps.projects.findByName(params.project_name), "read");
 
+  /** The project and the repository path of a call, if the caller may pull from the project. */
+  const readableRepository = async (call: { principal: Principal; params: RepositoryPath }) => {
+    const project = await readable(call);
+    const repository = repositoryPath(project.name, call.params.repository_name);
+    if (!repository) throw new HarborError("BAD_REQUEST", "the repository name is malformed");
+    return { project, repository };
+  };
+
   const listRepositories: ApiRoute<ProjectNamePath, PagingQuery> = {
     method: "GET",
     url: "/projects/:project_name/repositories",
@@ -142,9 +150,7 @@ export function repositoryRoutes(deps: ApiDeps): ApiRoute[] {
       404: ERRORS[404],
     },
     async handle(call) {
-      const project = await readable(call);
-      const repository = repositoryPath(project.name, call.params.repository_name);
-      if (!repository) throw new HarborError("BAD_REQUEST", "the repository name is malformed");
+      const { project, repository } = await readableRepository(call);
       const paging = pagingOf(call.query);
       const page = await deps.catalog.listArtifacts(project, repository, paging.request);
       if (!page) throw new HarborError("NOT_FOUND", `repository ${repository} not found`);
@@ -157,11 +163,55 @@ export function repositoryRoutes(deps: ApiDeps): ApiRoute[] {
     },
   };
 
+  const getRepository: ApiRoute<RepositoryPath> = {
+    method: "GET",
+    url: "/projects/:project_name/repositories/:repository_name",
+    operationId: "getRepository",
+    summary: "Get the repository specified by name",
+    tag: "repository",
+    params: ref("RepositoryPath"),
+    responses: {
+      200: { description: "Success", schema: ref("Repository") },
+      400: ERRORS[400],
+      401: ERRORS[401],
+      403: ERRORS[403],
+      404: ERRORS[404],
+    },
+    async handle(call) {
+      const { project, repository } = await readableRepository(call);
+      const found = await deps.catalog.repository(project, repository);
+      if (!found) throw new HarborError("NOT_FOUND", `repository ${repository} not found`);
+      return repositoryView(project, found);
+    },
+  };
+
+  const getArtifact: ApiRoute<ArtifactPath> = {
+    method: "GET",
+    url: "/projects/:project_name/repositories/:repository_name/artifacts/:reference",
+    operationId: "getArtifact",
+    summary: "Get the artifact specified by the reference (digest or tag), with its tags and accessories",
+    tag: "artifact",
+    params: ref("ArtifactPath"),
+    responses: {
+      200: { description: "Success", schema: ref("Artifact") },
+      400: ERRORS[400],
+      401: ERRORS[401],
+      403: ERRORS[403],
+      404: ERRORS[404],
+    },
+    async handle(call) {
+      const { project, repository } = await readableRepository(call);
+      const reference = artifactReference(call.params.reference);
+      const artifact = await deps.catalog.artifact(project, repository, reference);
+      if (!artifact)
+        throw new HarborError("NOT_FOUND", `artifact ${repository}:${call.params.reference} not found`);
+      return artifactView(project, repository, artifact, await deps.isSigned(repository, artifact.digest));
+    },
+  };
+
   /** The repository path of the call, if the caller may delete in it. */
   const deletable = async (call: { principal: Principal; params: RepositoryPath }) => {
-    const project = await readable(call);
-    const repository = repositoryPath(project.name, call.params.repository_name);
-    if (!repository) throw new HarborError("BAD_REQUEST", "the repository name is malformed");
+    const { project, repository } = await readableRepository(call);
     const resource = { type: "repository", name: repository } as const;
     const granted = await deps.policy.grantedActions(call.principal, resource, ["delete"]);
     if (!granted.includes("delete")) throw refusal(call.principal);
@@ -226,5 +276,5 @@ export function repositoryRoutes(deps: ApiDeps): ApiRoute[] {
     },
   };
 
-  return [listRepositories, listArtifacts, deleteRepository, deleteArtifact];
+  return [listRepositories, getRepository, listArtifacts, getArtifact, deleteRepository, deleteArtifact];
 }
