@@ -27,10 +27,20 @@ export function httpsGet(
   path: string,
   headers: Record<string, string>,
 ): Promise<ClientResponse> {
+  return httpsRequest(target, "GET", path, headers);
+}
+
+export function httpsRequest(
+  target: ClientTarget,
+  method: "GET" | "POST" | "PUT" | "DELETE",
+  path: string,
+  headers: Record<string, string>,
+  body?: Buffer,
+): Promise<ClientResponse> {
   return new Promise((resolve, reject) => {
     const req = request(
       new URL(path, target.url),
-      { method: "GET", headers, ca: target.ca, timeout: TIMEOUT_MS },
+      { method, headers, ca: target.ca, timeout: TIMEOUT_MS },
       (res) => {
         const chunks: Buffer[] = [];
         res.on("data", (c: Buffer) => chunks.push(c));
@@ -42,6 +52,6 @@ export function httpsGet(
       req.destroy(new Error(`${target.url.host} did not answer within ${TIMEOUT_MS} ms`)),
     );
     req.on("error", reject);
-    req.end();
+    req.end(body);
   });
 }

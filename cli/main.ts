@@ -5,6 +5,7 @@ import { registerCerts } from "./commands/certs.js";
 import { registerGc } from "./commands/gc.js";
 import { registerKey } from "./commands/key.js";
 import { registerLogin } from "./commands/login.js";
+import { registerProjectKey } from "./commands/project-key.js";
 import { registerServer } from "./commands/server.js";
 import { registerSign } from "./commands/sign.js";
 import { registerSigner } from "./commands/signer.js";
@@ -25,6 +26,7 @@ registerKey(program);
 registerSign(program);
 registerVerify(program);
 registerVerifyBlob(program);
+registerProjectKey(program);
 registerGc(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
