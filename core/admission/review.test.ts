@@ -27,6 +27,7 @@ describe("AdmissionReview", () => {
       operation: "CREATE",
       userInfo: { username: "alice" },
       object: valid.request.object,
+      oldObject: null,
       dryRun: false,
     });
   });

@@ -24,6 +24,8 @@ export interface AdmissionRequest {
   userInfo: { username: string };
   /** The workload as it would be stored; null on DELETE. */
   object: unknown;
+  /** The workload as it is stored, on UPDATE; null otherwise. */
+  oldObject: unknown;
   dryRun: boolean;
 }
 
@@ -77,6 +79,9 @@ export function parseAdmissionReview(body: unknown): AdmissionRequest {
     throw new MalformedReviewError("request.object must be an object");
   if (object === null && request.operation !== "DELETE" && request.operation !== "CONNECT")
     throw new MalformedReviewError(`request.object is required for ${request.operation}`);
+  const oldObject = request.oldObject ?? null;
+  if (oldObject !== null && !isObject(oldObject))
+    throw new MalformedReviewError("request.oldObject must be an object");
   return {
     uid: request.uid,
     kind: { group: kind.group, version: kind.version, kind: kind.kind },
@@ -86,6 +91,7 @@ export function parseAdmissionReview(body: unknown): AdmissionRequest {
     operation: request.operation as AdmissionOperation,
     userInfo: { username: userInfo.username },
     object,
+    oldObject,
     dryRun: request.dryRun === true,
   };
 }

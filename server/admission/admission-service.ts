@@ -7,7 +7,11 @@ import {
   parseImageReference,
 } from "../../core/admission/image-reference.js";
 import { type AdmissionPolicy, isExempt, type PolicyRule, ruleFor } from "../../core/admission/policy.js";
-import type { AdmissionAnswer, AdmissionRequest } from "../../core/admission/review.js";
+import {
+  type AdmissionAnswer,
+  type AdmissionRequest,
+  MalformedReviewError,
+} from "../../core/admission/review.js";
 import {
   aggregate,
   type Decision,
@@ -66,10 +70,21 @@ export class AdmissionService {
       !isWorkloadKind(request.kind.kind)
     )
       return { verdicts: [], answer: { allowed: true } };
-    const verdicts = await this.check(
-      workloadImages(request.kind.kind, request.object),
+    const images = workloadImages(request.kind.kind, request.object);
+    const admitted = this.unchangedImages(request);
+    const changed = images.filter((image) => !admitted.has(`${image.pointer} ${image.image}`));
+    const checked = await this.check(
+      changed,
       request.namespace ?? "",
       imagePullSecretNames(request.kind.kind, request.object),
+    );
+    const verdicts = images.map(
+      (image): ImageVerdict =>
+        checked.find((v) => v.pointer === image.pointer) ?? {
+          ...image,
+          decision: "admit",
+          reasons: ["unchanged by this update"],
+        },
     );
     this.audit(request, verdicts);
     const answer = aggregate(verdicts);
@@ -77,6 +92,21 @@ export class AdmissionService {
       verdicts,
       answer: opts.pin && answer.allowed ? { ...answer, patch: pinningPatch(verdicts) } : answer,
     };
+  }
+
+  /**
+   * On UPDATE, the images the stored object already runs at the same place: they were checked when it was
+   * admitted, and checking them again would refuse a label change whenever their registry is down.
+   */
+  private unchangedImages(request: AdmissionRequest): Set<string> {
+    if (request.operation !== "UPDATE" || request.oldObject === null) return new Set();
+    try {
+      const before = workloadImages(request.kind.kind, request.oldObject);
+      return new Set(before.map((image) => `${image.pointer} ${image.image}`));
+    } catch (err) {
+      if (err instanceof MalformedReviewError) return new Set();
+      throw err;
+    }
   }
 
   /**
