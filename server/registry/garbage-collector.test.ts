@@ -86,6 +86,33 @@ describeOnEachDatabase("registry garbage collection", (databases) => {
     expect([again.reply.status, again.reply.json().errors[0]?.code]).toEqual([400, "MANIFEST_BLOB_UNKNOWN"]);
   });
 
+  it("keeps a foreign layer that was pushed although its manifest does not need it", async () => {
+    const repo = uniqueRepository("gc-foreign");
+    const config = await registry.pushBlob(repo, JSON.stringify({ os: "windows", architecture: "amd64" }));
+    const foreign = await registry.pushBlob(repo, randomBytes(200));
+    const pushed = await registry.pushManifest(
+      repo,
+      "v1",
+      {
+        schemaVersion: 2,
+        mediaType: OCI_MANIFEST,
+        config: { ...config, mediaType: "application/vnd.oci.image.config.v1+json" },
+        layers: [
+          {
+            mediaType: "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
+            digest: foreign.digest,
+            size: foreign.size,
+            urls: ["https://example.com/layer"],
+          },
+        ],
+      },
+      OCI_MANIFEST,
+    );
+    expect(pushed.reply.status).toBe(201);
+    expect(names((await collector.collect({ graceMs: 0 })).blobs)).not.toContain(foreign.digest);
+    expect(await status(repo, foreign.digest)).toBe(200);
+  });
+
   it("keeps blobs pushed within the grace window, and removes them once it is over", async () => {
     const repo = uniqueRepository("gc-grace");
     const blob = await registry.pushBlob(repo, randomBytes(64));
@@ -162,9 +189,11 @@ describeOnEachDatabase("registry garbage collection", (databases) => {
       clients: [registry.call, registry.call],
       collect: () => collector.collect({ graceMs: 0 }),
       durationMs: 8000,
+      pauseMs: 100,
     });
     // The race was run: collections removed blobs that pushes then needed again.
-    expect(outcome.pushed).toBeGreaterThan(5);
+    expect(outcome.pushed).toBeGreaterThanOrEqual(3);
+    expect(outcome.blobsPushedAgain).toBeGreaterThan(0);
     expect(outcome.collectedBlobs).toBeGreaterThan(0);
     expect(outcome.broken).toEqual([]);
     const rows = await td.db.query<{ digest: string; size: string | number }>(

@@ -202,7 +202,7 @@ class ManifestReferences {
       for (const row of rows) {
         let blobs: readonly string[];
         try {
-          blobs = parseManifest(row.content, row.media_type).blobs;
+          blobs = namedBlobs(row.content, row.media_type);
         } catch (err) {
           // Better to stop than to remove blobs that an unreadable manifest may name.
           throw new Error(
@@ -214,6 +214,19 @@ class ManifestReferences {
       for (const key of page) this.read.add(manifestKey(key));
     }
   }
+}
+
+/**
+ * The blobs a stored manifest names: what a push of it needs, and also the layers it may do without
+ * (foreign ones, fetched from their `urls`), which are kept if they were pushed all the same.
+ */
+function namedBlobs(content: Uint8Array, mediaType: string): string[] {
+  const needed = parseManifest(content, mediaType).blobs;
+  const { layers } = JSON.parse(Buffer.from(content).toString("utf8")) as { layers?: unknown };
+  const all = Array.isArray(layers)
+    ? layers.map((layer) => (layer as { digest?: unknown }).digest).filter((d) => typeof d === "string")
+    : [];
+  return [...needed, ...all];
 }
 
 async function databaseNow(db: Queryable): Promise<Date> {

@@ -290,9 +290,10 @@ describeWithPeer(
           collect: () => collector.collect({ graceMs: 0 }),
           durationMs: 10_000,
           // Over HTTPS a push takes longer: collections a little apart let enough of them through.
-          pauseMs: 100,
+          pauseMs: 200,
         });
-        expect(outcome.pushed).toBeGreaterThan(5);
+        expect(outcome.pushed).toBeGreaterThanOrEqual(3);
+        expect(outcome.blobsPushedAgain).toBeGreaterThan(0);
         expect(outcome.collectedBlobs).toBeGreaterThan(0);
         expect(outcome.broken).toEqual([]);
         const blobs = await BlobStore.open(join(dataDir, "blobs"));

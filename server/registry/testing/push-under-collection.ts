@@ -19,7 +19,10 @@ export interface PushUnderCollectionOptions {
   readonly clients: readonly RegistryCall[];
   readonly collect: () => Promise<CollectionReport>;
   readonly durationMs: number;
-  /** Between one collection and the next (default 10 ms). */
+  /**
+   * The longest pause between one collection and the next (default 50 ms); each is drawn at random, so
+   * collections land at every point of a push and pushes still get through now and then.
+   */
   readonly pauseMs?: number;
 }
 
@@ -76,7 +79,7 @@ export async function pushUnderCollection(
       const report = await opts.collect();
       collections++;
       collectedBlobs += report.blobs.length;
-      await new Promise((resolve) => setTimeout(resolve, opts.pauseMs ?? 10));
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * (opts.pauseMs ?? 50)));
     }
   };
   await Promise.all([
