@@ -121,6 +121,22 @@ export class ImageChecker {
     signal: AbortSignal,
     credentials: RegistryCredentials | undefined,
   ): Promise<string | undefined> {
+    try {
+      return await this.readTrustData(ref, digest, requirement, signal, credentials);
+    } catch (err) {
+      // The files are fetched one by one: a publish landing between two of them reads as a mismatch.
+      if (!(err instanceof TrustDataError)) throw err;
+      return this.readTrustData(ref, digest, requirement, signal, credentials);
+    }
+  }
+
+  private async readTrustData(
+    ref: ImageReference,
+    digest: string,
+    requirement: NotaryRequirement,
+    signal: AbortSignal,
+    credentials: RegistryCredentials | undefined,
+  ): Promise<string | undefined> {
     const host = trustServerHost(ref.registry);
     const gun = fullName(ref);
     const fetch = (role: string) => this.registries.trustFile(host, gun, role, signal, credentials);
