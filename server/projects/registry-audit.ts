@@ -31,7 +31,7 @@ const artifactResource = (of: { repository: string; digest: string; tag?: string
  * request it records.
  */
 export class RegistryAuditTrail implements RegistryEvents {
-  private pending: Array<Pull & { readonly username: string }> = [];
+  private readonly pending: Array<Pull & { readonly username: string }> = [];
   /** Pulls dropped for want of room since the last flush, reported by the next one. */
   private dropped = 0;
   private timer: NodeJS.Timeout | undefined;
