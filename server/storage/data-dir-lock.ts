@@ -30,7 +30,8 @@ export function lockDataDir(dir: string): () => void {
       throw new DataDirInUseError(
         `the embedded database in ${dir} is in use by process ${holder} (a running trustdock server?): ` +
           "it can be opened by one process at a time; stop that process first, or use PostgreSQL " +
-          "(TRUSTDOCK_DATABASE_URL) to share the database",
+          "(TRUSTDOCK_DATABASE_URL) to share the database; if no such process runs, remove " +
+          path,
       );
     rmSync(path, { force: true });
   }
