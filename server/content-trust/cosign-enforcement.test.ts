@@ -102,6 +102,32 @@ describeOnEachDatabase("cosign enforcement on pull", (databases) => {
     expect((await pull(repository, "v1")).status).toBe(200);
   });
 
+  it("serves an image whose .sig manifest is pushed as an OCI 1.1 referrer (cosign's OCI 1.1 mode)", async () => {
+    const { repository, image } = await freshImage();
+    const tagged = await signClassic(registry, repository, image, trusted.privateKey);
+    await registry.call("DELETE", `/v2/${repository}/manifests/${tagged.digest}`);
+    expect(await refusal(repository, "v1")).toBe(NOT_SIGNED_BY_COSIGN);
+    const referrer = {
+      ...JSON.parse(tagged.bytes.toString()),
+      artifactType: "application/vnd.dev.cosign.artifact.sig.v1+json",
+      subject: { mediaType: image.mediaType, digest: image.digest, size: image.size },
+    };
+    expect((await registry.pushManifest(repository, undefined, referrer, OCI_MANIFEST)).reply.status).toBe(
+      201,
+    );
+    expect((await pull(repository, "v1")).status).toBe(200);
+  });
+
+  it("does not let a runnable image past the check by naming a subject", async () => {
+    const { repository, image } = await freshImage();
+    await signClassic(registry, repository, image, trusted.privateKey);
+    const posing = await registry.pushImage(repository, "posing", {
+      content: "an image posing as an accessory",
+      extra: { subject: { mediaType: image.mediaType, digest: image.digest, size: image.size } },
+    });
+    expect(await refusal(repository, posing.digest)).toBe(NOT_SIGNED_BY_COSIGN);
+  });
+
   it("counts one good signature among bad ones", async () => {
     const { repository, image } = await freshImage();
     const stranger = newKey();
