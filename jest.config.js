@@ -9,6 +9,8 @@ export default {
   },
   moduleNameMapper: { "^(\\.{1,2}/.*)\\.js$": "$1" },
   testMatch: ["<rootDir>/{core,server,signer,cli,test}/**/*.test.ts"],
-  testTimeout: 30000,
+  // Also the default of every hook: a suite's beforeAll that starts a signer and a server on a fresh
+  // embedded database compiles PGlite's WebAssembly twice, which on two loaded cores can pass 30 s.
+  testTimeout: 90000,
   globalSetup: "<rootDir>/test/support/global-setup.ts",
 };
