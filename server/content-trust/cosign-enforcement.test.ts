@@ -277,19 +277,13 @@ describeOnEachDatabase("cosign enforcement on pull", (databases) => {
     expect((await registry.call("DELETE", `/v2/${repository}/manifests/${image.digest}`)).status).toBe(404);
   });
 
-  it("reaches the verdicts of real cosign signatures (../shared/fixtures/cosign)", async () => {
+  describe("real cosign signatures (../shared/fixtures/cosign)", () => {
     const fixtures = join(process.cwd(), "..", "shared", "fixtures", "cosign");
-    for (const file of ["cosign.pub", "cosign2.pub"])
-      await trustKey(file, createPublicKey(readFileSync(join(fixtures, file), "utf8")));
-    const expected: Record<string, RegExp | 200> = {
-      "cosign-valid.json": 200,
-      "cosign-key-rekor-valid.json": 200,
-      "cosign-modified-manifest.json": /is for another digest/,
-      "cosign-other-attachment.json": /not a simple-signing layer/,
-    };
-    for (const [file, verdict] of Object.entries(expected)) {
+    const fixtureKey = (file: string) => createPublicKey(readFileSync(join(fixtures, file), "utf8"));
+    /** The fixture's signatures pushed as cosign pushed them, and its image manifest stored beside them. */
+    const storeFixture = async (project: string, file: string) => {
       const fixture = JSON.parse(readFileSync(join(fixtures, file), "utf8"));
-      const repository = `${PROJECT}/${fixture.name}`;
+      const repository = `${project}/${fixture.name}`;
       await pushSignatureManifest(
         registry,
         repository,
@@ -299,6 +293,7 @@ describeOnEachDatabase("cosign enforcement on pull", (databases) => {
             payload: Buffer.from(s.payload, "base64"),
             signature: Buffer.from(s.annotations["dev.cosignproject.cosign/signature"] ?? "", "base64"),
             mediaType: s.mediaType,
+            annotations: s.annotations,
           }),
         ),
       );
@@ -313,13 +308,50 @@ describeOnEachDatabase("cosign enforcement on pull", (databases) => {
           Buffer.from(fixture.manifest_base64, "base64"),
         ],
       );
-      await eventually(`the fixture ${file}`, async () => {
-        const res = await pull(repository, fixture.manifest_digest);
+      return { repository, digest: fixture.manifest_digest as string };
+    };
+    const reaches = (repository: string, digest: string, verdict: RegExp | 200) =>
+      eventually(`the verdict on ${repository}`, async () => {
+        const res = await pull(repository, digest);
         return verdict === 200
           ? res.status === 200
           : res.status === 412 && verdict.test(res.json().errors[0]?.message ?? "");
       });
-    }
+
+    it("reach their expected verdicts with their keys trusted", async () => {
+      for (const file of ["cosign.pub", "cosign2.pub"]) await trustKey(file, fixtureKey(file));
+      const expected: Record<string, RegExp | 200> = {
+        "cosign-valid.json": 200,
+        "cosign-key-rekor-valid.json": 200,
+        "cosign-modified-manifest.json": /is for another digest/,
+        "cosign-other-attachment.json": /not a simple-signing layer/,
+      };
+      for (const [file, verdict] of Object.entries(expected)) {
+        const { repository, digest } = await storeFixture(PROJECT, file);
+        await reaches(repository, digest, verdict);
+      }
+    });
+
+    it("are refused as made with an untrusted key when their Rekor entry names a key the project lacks", async () => {
+      const project = "halftrust";
+      await new ProjectStore(td.db).create({
+        name: project,
+        metadata: { public: "false", enable_content_trust_cosign: "true" },
+      });
+      const added = await td.app.inject({
+        method: "POST",
+        url: `/api/v2.0/projects/${project}/cosign-keys`,
+        headers: { authorization: auth },
+        payload: { name: "cosign", public_key: readFileSync(join(fixtures, "cosign.pub"), "utf8") },
+      });
+      expect(added.statusCode).toBe(201);
+      const { repository, digest } = await storeFixture(project, "cosign-key-rekor-valid.json");
+      await reaches(
+        repository,
+        digest,
+        /made with a key the project does not trust \(the one its Rekor entry names\)/,
+      );
+    });
   });
 
   // The embedded database is one process's alone.

@@ -5,8 +5,13 @@
  * are core/cosign's; this reads what they need from the registry and words the verdict for a refusal.
  */
 import type { KeyObject } from "node:crypto";
+import { rekorEntrySignerKey } from "../../core/cosign/rekor-entry-key.js";
+import { verifyPayloadSignature } from "../../core/cosign/signature.js";
 import {
+  BUNDLE_ANNOTATION,
+  type Descriptor,
   parseSignatureManifest,
+  SIGNATURE_ANNOTATION,
   type SignatureManifest,
   signatureTag,
 } from "../../core/cosign/signature-manifest.js";
@@ -18,6 +23,7 @@ import {
   verifyBundleSignature,
   verifySignatureLayer,
 } from "../../core/cosign/verify-image.js";
+import { fromBase64 } from "../../core/encoding.js";
 import type { Referrer, StoredManifest } from "../registry/registry-store.js";
 import { isSigstoreBundleType } from "./accessories.js";
 
@@ -79,7 +85,9 @@ export async function verifyCosignSignatures(
       parsed.layers.map((layer) => source.blob(layer.digest, MAX_SIGNATURE_BLOB_BYTES)),
     );
     parsed.layers.forEach((descriptor, index) => {
-      refuse(verifySignatureLayer({ descriptor, content: contents[index] }, verdicts.length, options));
+      const content = contents[index];
+      const verdict = verifySignatureLayer({ descriptor, content }, verdicts.length, options);
+      refuse(verdict, (rejected) => describeClassic(rejected, descriptor, content, keys));
     });
   }
   for (const manifest of bundleManifests) {
@@ -143,6 +151,26 @@ const FAULT: Readonly<Record<RejectionCode, string>> = {
 
 function describe(verdict: RejectedSignature): string {
   return `${FAULT[verdict.code]}: ${verdict.reason}`;
+}
+
+/**
+ * A classic signature names no key, so "does not verify" cannot tell another key from a changed payload;
+ * a Rekor bundle in its annotations names the key that was logged, and when that key verifies the
+ * signature and the project does not trust it, the refusal can say so.
+ */
+function describeClassic(
+  verdict: RejectedSignature,
+  descriptor: Descriptor,
+  content: Uint8Array | undefined,
+  keys: readonly KeyObject[],
+): string {
+  const bundle = descriptor.annotations?.[BUNDLE_ANNOTATION];
+  const signature = descriptor.annotations?.[SIGNATURE_ANNOTATION];
+  if (verdict.code !== "bad-signature" || !bundle || !signature || !content) return describe(verdict);
+  const logged = rekorEntrySignerKey(bundle);
+  if (!logged || keys.some((key) => key.equals(logged))) return describe(verdict);
+  if (!verifyPayloadSignature(logged, content, fromBase64(signature))) return describe(verdict);
+  return `a signature was made with a key the project does not trust (the one its Rekor entry names): ${verdict.reason}`;
 }
 
 /**

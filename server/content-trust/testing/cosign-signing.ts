@@ -27,6 +27,8 @@ export interface SignatureLayerParts {
   payload: Uint8Array;
   signature: Uint8Array;
   mediaType?: string;
+  /** More annotations beside the signature, e.g. cosign's Rekor bundle. */
+  annotations?: Record<string, string>;
 }
 
 /** A simple-signing payload for `manifestDigest` and its signature by `key`, as `cosign sign` makes them. */
@@ -52,7 +54,10 @@ export async function pushSignatureManifest(
     await registry.pushBlob(repository, Buffer.from(layer.payload));
     const descriptor = signatureLayerDescriptor({
       payload: layer.payload,
-      annotations: { [SIGNATURE_ANNOTATION]: Buffer.from(layer.signature).toString("base64") },
+      annotations: {
+        ...layer.annotations,
+        [SIGNATURE_ANNOTATION]: Buffer.from(layer.signature).toString("base64"),
+      },
     });
     descriptors.push(layer.mediaType ? { ...descriptor, mediaType: layer.mediaType } : descriptor);
   }
