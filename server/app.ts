@@ -191,7 +191,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     pullPolicy: new ContentTrustPullPolicy(
       projectSettings,
       signedDigests,
-      registrySignatureSource(new RegistryStore(opts.db), await BlobStore.open(opts.blobDir)),
+      registrySignatureSource(new RegistryStore(opts.db), await BlobStore.open(opts.blobDir), opts.db),
       cosignVerdicts,
     ),
     events: invalidatingCosignVerdicts(auditTrail, cosignVerdicts),

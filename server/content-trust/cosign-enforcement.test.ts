@@ -128,6 +128,20 @@ describeOnEachDatabase("cosign enforcement on pull", (databases) => {
     expect(await refusal(repository, posing.digest)).toBe(NOT_SIGNED_BY_COSIGN);
   });
 
+  it("serves a platform's manifest of a signed multi-platform index, as docker pulls it, but not of an unsigned one", async () => {
+    const { repository, image: amd64 } = await freshImage();
+    const arm64 = await registry.pushImage(repository, undefined, { content: "arm64" });
+    const platforms = [amd64, arm64].map(({ mediaType, digest, size }) => ({ mediaType, digest, size }));
+    const index = await registry.pushIndex(repository, "multi", platforms);
+    expect(await refusal(repository, "multi")).toBe(NOT_SIGNED_BY_COSIGN);
+    expect(await refusal(repository, arm64.digest)).toBe(NOT_SIGNED_BY_COSIGN);
+    await signClassic(registry, repository, index, trusted.privateKey);
+    expect((await pull(repository, "multi")).status).toBe(200);
+    expect((await pull(repository, arm64.digest)).status).toBe(200);
+    const elsewhere = await registry.pushImage(repository, "loose", { content: "in no index" });
+    expect(await refusal(repository, elsewhere.digest)).toBe(NOT_SIGNED_BY_COSIGN);
+  });
+
   it("counts one good signature among bad ones", async () => {
     const { repository, image } = await freshImage();
     const stranger = newKey();

@@ -34,6 +34,8 @@ export interface SignatureSource {
   referrers(repository: string, subject: string): Promise<Referrer[]>;
   /** A blob's bytes, or undefined when it is missing or larger than `maxBytes`. */
   blob(digest: string, maxBytes: number): Promise<Uint8Array | undefined>;
+  /** The digests of the repository's image indexes that list `digest` among their manifests. */
+  indexesHolding(repository: string, digest: string): Promise<string[]>;
 }
 
 export type CosignVerdict =
@@ -46,6 +48,28 @@ const COSIGN_SIGNATURE_ARTIFACT_TYPE = "application/vnd.dev.cosign.artifact.sig.
 // A simple-signing payload or a bundle is a few KiB; a larger blob cannot be one worth reading.
 const MAX_SIGNATURE_BLOB_BYTES = 1024 * 1024;
 const MAX_REASONS = 3;
+// An image is in few indexes; a repository that lists it in more is not searched further.
+const MAX_INDEXES = 8;
+
+/**
+ * The verdict for a manifest pulled by digest: its own signatures, or, when it has none that verify, a
+ * signature of an index that lists it. `cosign sign` signs a multi-platform image's index only, and
+ * docker pulls the index and then the platform's manifest by digest: the index's signature covers that
+ * digest, as the index names it. A refusal speaks of the manifest's own signatures.
+ */
+export async function verifyPulledManifest(
+  source: SignatureSource,
+  repository: string,
+  digest: string,
+  keys: readonly KeyObject[],
+): Promise<CosignVerdict> {
+  const own = await verifyCosignSignatures(source, repository, digest, keys);
+  if (own.allowed) return own;
+  const indexes = (await source.indexesHolding(repository, digest)).slice(0, MAX_INDEXES);
+  for (const index of indexes)
+    if ((await verifyCosignSignatures(source, repository, index, keys)).allowed) return { allowed: true };
+  return own;
+}
 
 export async function verifyCosignSignatures(
   source: SignatureSource,

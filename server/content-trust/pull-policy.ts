@@ -2,7 +2,7 @@ import { type PulledManifest, type PullPolicy, PullPolicyError } from "../regist
 import type { SignedDigestIndex } from "../trust/signed-digest-index.js";
 import { isAccessory } from "./accessories.js";
 import type { CosignVerdictCache } from "./cosign-verdicts.js";
-import { type SignatureSource, verifyCosignSignatures } from "./cosign-verification.js";
+import { type SignatureSource, verifyPulledManifest } from "./cosign-verification.js";
 import type { ProjectSettingsCache } from "./project-settings.js";
 
 // Harbor's code and words, so that scripts and people used to Harbor read the refusal the same way.
@@ -16,7 +16,7 @@ export const NOT_SIGNED_BY_TRUSTED_COSIGN_KEY =
 /**
  * Content trust on pull, per project as Harbor has it: with `enable_content_trust` a manifest is served
  * only if the project's Notary trust data signs its digest; with `enable_content_trust_cosign` only if a
- * cosign signature stored for it verifies with one of the project's keys. Signatures and other
+ * cosign signature stored for it (or for an index that lists it) verifies with one of the project's keys. Signatures and other
  * accessories are always served.
  */
 export class ContentTrustPullPolicy implements PullPolicy {
@@ -38,7 +38,7 @@ export class ContentTrustPullPolicy implements PullPolicy {
     }
     if (!cosign) return;
     const verdict = await this.verdicts.verdict(repository, digest, async () =>
-      verifyCosignSignatures(this.signatures, repository, digest, await this.verdicts.projectKeys(project)),
+      verifyPulledManifest(this.signatures, repository, digest, await this.verdicts.projectKeys(project)),
     );
     if (verdict.allowed) return;
     if (!verdict.signed) throw new PullPolicyError(NOT_SIGNED_BY_COSIGN, POLICY_VIOLATION, { digest });

@@ -115,6 +115,7 @@ async function inMemory(
     manifestByDigest: async () => undefined,
     referrers: async () => referrers,
     blob: async (d) => blobs.get(d),
+    indexesHolding: async () => [],
   };
 }
 
@@ -206,7 +207,7 @@ async function main(): Promise<void> {
     await settle();
     const off = [...offBefore, ...(await pullTimes(PULLS))];
 
-    const source = registrySignatureSource(new RegistryStore(db), await BlobStore.open(blobDir));
+    const source = registrySignatureSource(new RegistryStore(db), await BlobStore.open(blobDir), db);
     const memory = await inMemory(source, repository, image.digest);
     const verifyFrom = async (from: SignatureSource, trusted: KeyObject[]) => {
       const verdict = await verifyCosignSignatures(from, repository, image.digest, trusted);
