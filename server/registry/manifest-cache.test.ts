@@ -36,7 +36,7 @@ class WatchedDb implements Db {
   manifestReads = 0;
   /** The payloads the cache was notified of, once it has handled each. */
   readonly notified: string[] = [];
-  private held: { release: Promise<void> } | undefined;
+  private held: { release: Promise<void>; read: () => void } | undefined;
 
   constructor(
     private readonly inner: Db,
@@ -47,11 +47,16 @@ class WatchedDb implements Db {
     return this.inner.driver;
   }
 
-  /** The next manifest read gets its rows at once but answers only when the returned function is called. */
-  holdNextRead(): () => void {
+  /**
+   * The next manifest read gets its rows at once but answers only when `release` is called; `read`
+   * resolves once it has its rows.
+   */
+  holdNextRead(): { read: Promise<void>; release: () => void } {
     let release = () => {};
-    this.held = { release: new Promise<void>((r) => (release = r)) };
-    return release;
+    let markRead = () => {};
+    const read = new Promise<void>((r) => (markRead = r));
+    this.held = { release: new Promise<void>((r) => (release = r)), read: markRead };
+    return { read, release };
   }
 
   async query<Row>(sql: string, params?: readonly SqlParam[]): Promise<Row[]> {
@@ -61,6 +66,7 @@ class WatchedDb implements Db {
     const held = isManifestRead ? this.held : undefined;
     if (held) {
       this.held = undefined;
+      held.read();
       await held.release;
     }
     return rows;
@@ -222,8 +228,9 @@ describeOnEachDatabase("manifest cache", (databases) => {
     const other = writer();
     const first = await push(other, repo, "v1", "one");
     const server = await serverProcess();
-    const release = server.db.holdNextRead();
+    const { read, release } = server.db.holdNextRead();
     const inFlight = served(server.registry, repo, "v1");
+    await read;
     const second = await push(other, repo, "v1", "two");
     // The change reaches this process's cache before the answer read before it does.
     await waitFor(
