@@ -27,7 +27,7 @@ import { ProjectStore } from "./projects/project-store.js";
 import { RegistryAuditTrail } from "./projects/registry-audit.js";
 import { catalogAuthorizer } from "./registry/catalog-access.js";
 import { replyRegistryError } from "./registry/errors.js";
-import { ManifestCache, manifestChangesMigrations } from "./registry/manifest-cache.js";
+import { invalidatingCatalog, ManifestCache, manifestChangesMigrations } from "./registry/manifest-cache.js";
 import { registryMigrations } from "./registry/migrations.js";
 import { pullStatsMigrations } from "./registry/pull-stats.js";
 import { registerRegistry } from "./registry/registry.js";
@@ -167,7 +167,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     prefix: "/api/v2.0",
     db: opts.db,
     access,
-    catalog: new RegistryRepositoryCatalog(opts.db),
+    catalog: invalidatingCatalog(new RegistryRepositoryCatalog(opts.db), manifestCache),
     // Notary signs a digest's hex under the GUN `<registry host:port>/<repository>`, whatever the host.
     isSigned: (repository, digest) =>
       signedDigests.isSigned(repository, digest.slice(digest.indexOf(":") + 1)),

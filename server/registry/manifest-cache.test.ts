@@ -7,11 +7,13 @@ import { BlobStore } from "../storage/blob-store.js";
 import type { Db, Queryable, SqlParam } from "../storage/db.js";
 import { migrate } from "../storage/migrations.js";
 import { PgDb } from "../storage/pg-driver.js";
-import { ManifestCache, manifestChangesMigrations } from "./manifest-cache.js";
+import { invalidatingCatalog, ManifestCache, manifestChangesMigrations } from "./manifest-cache.js";
 import { OCI_MANIFEST } from "./manifest-format.js";
 import { registryMigrations } from "./migrations.js";
+import { pullStatsMigrations } from "./pull-stats.js";
 import { parseReference, RegistryService } from "./registry-service.js";
 import { RegistryStore } from "./registry-store.js";
+import { RegistryRepositoryCatalog } from "./repository-catalog.js";
 
 const CONFIG = {
   mediaType: "application/vnd.oci.image.config.v1+json",
@@ -108,6 +110,7 @@ describeOnEachDatabase("manifest cache", (databases) => {
   beforeAll(async () => {
     ({ db, url, dispose } = await databases.create());
     await migrate(db, "registry", registryMigrations);
+    await migrate(db, "registry-pulls", pullStatsMigrations);
     await migrate(db, "registry-changes", manifestChangesMigrations);
     blobDir = mkdtempSync(join(tmpdir(), "manifest-cache-"));
     blobs = await BlobStore.open(blobDir);
@@ -141,6 +144,7 @@ describeOnEachDatabase("manifest cache", (databases) => {
     });
     return {
       db: watched,
+      cache,
       registry: new RegistryService(new RegistryStore(watched), blobs, undefined, cache),
     };
   }
@@ -213,6 +217,23 @@ describeOnEachDatabase("manifest cache", (databases) => {
         (await served(server.registry, repo, first.digest)) === "MANIFEST_UNKNOWN" ? true : undefined,
       5000,
     );
+  });
+
+  it("drops at once what the Harbor API deletes through this process", async () => {
+    const repo = await repository();
+    const other = writer();
+    const first = await push(other, repo, "v1", "one");
+    const second = await push(other, repo, "v2", "two");
+    const server = await serverProcess();
+    const catalog = invalidatingCatalog(new RegistryRepositoryCatalog(db), server.cache);
+    const library = { id: 1, name: "library" };
+    expect(await served(server.registry, repo, "v1")).toBe(first.digest);
+    expect(await served(server.registry, repo, "v2")).toBe(second.digest);
+    expect((await catalog.deleteArtifact(library, repo, { tag: "v1" })).outcome).toBe("deleted");
+    expect(await served(server.registry, repo, "v1")).toBe("MANIFEST_UNKNOWN");
+    expect(await served(server.registry, repo, "v2")).toBe(second.digest);
+    expect(await catalog.deleteRepository(library, repo)).toBe(true);
+    expect(await served(server.registry, repo, "v2")).toBe("MANIFEST_UNKNOWN");
   });
 
   it("finds at once a manifest another process pushes after a miss", async () => {

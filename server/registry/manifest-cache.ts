@@ -1,3 +1,4 @@
+import type { RepositoryCatalog } from "../projects/catalog.js";
 import type { Db } from "../storage/db.js";
 import type { Migration } from "../storage/migrations.js";
 import type { StoredManifest } from "./registry-store.js";
@@ -130,4 +131,31 @@ export class ManifestCache {
     this.entries = 0;
     this.bytes = 0;
   }
+}
+
+/**
+ * The Harbor API deletes repositories and artifacts by writing the registry's tables itself: through this
+ * wrapper its deletions also drop this process's cached manifests at once, before the API answers.
+ */
+export function invalidatingCatalog(catalog: RepositoryCatalog, cache: ManifestCache): RepositoryCatalog {
+  return {
+    listRepositories: (...args) => catalog.listRepositories(...args),
+    listArtifacts: (...args) => catalog.listArtifacts(...args),
+    repository: (...args) => catalog.repository(...args),
+    artifact: (...args) => catalog.artifact(...args),
+    deleteRepository: async (project, repository) => {
+      try {
+        return await catalog.deleteRepository(project, repository);
+      } finally {
+        cache.invalidate(repository);
+      }
+    },
+    deleteArtifact: async (project, repository, reference) => {
+      try {
+        return await catalog.deleteArtifact(project, repository, reference);
+      } finally {
+        cache.invalidate(repository);
+      }
+    },
+  };
 }
