@@ -53,7 +53,7 @@ export class GarbageCollector {
   async collect(opts: CollectionOptions): Promise<CollectionReport> {
     const dryRun = opts.dryRun ?? false;
     // Rows are timed by the database's clock, files by this machine's.
-    const rowCutoff = new Date((await databaseNow(this.db)).getTime() - opts.graceMs);
+    const rowCutoff = await databaseCutoff(this.db, opts.graceMs);
     const fileCutoff = new Date(this.clock().getTime() - opts.graceMs);
 
     const references = new ManifestReferences();
@@ -71,7 +71,7 @@ export class GarbageCollector {
 
   private async sweepBlobs(
     candidates: readonly BlobRow[],
-    rowCutoff: Date,
+    rowCutoff: string,
     references: ManifestReferences,
   ): Promise<Removed[]> {
     const removed: Removed[] = [];
@@ -120,11 +120,11 @@ export class GarbageCollector {
     return bytes;
   }
 
-  private async sweepUploads(rowCutoff: Date, fileCutoff: Date, dryRun: boolean): Promise<Removed[]> {
+  private async sweepUploads(rowCutoff: string, fileCutoff: Date, dryRun: boolean): Promise<Removed[]> {
     const abandoned = await this.db.query<{ id: string }>(
       dryRun
-        ? "SELECT id FROM registry_uploads WHERE updated_at < $1 ORDER BY id"
-        : "DELETE FROM registry_uploads WHERE updated_at < $1 RETURNING id",
+        ? "SELECT id FROM registry_uploads WHERE updated_at < $1::timestamptz ORDER BY id"
+        : "DELETE FROM registry_uploads WHERE updated_at < $1::timestamptz RETURNING id",
       [rowCutoff],
     );
     const abandonedIds = new Set(abandoned.map((row) => row.id));
@@ -229,10 +229,17 @@ function namedBlobs(content: Uint8Array, mediaType: string): string[] {
   return [...needed, ...all];
 }
 
-async function databaseNow(db: Queryable): Promise<Date> {
-  const rows = await db.query<{ now: Date | string }>("SELECT now() AS now");
+/**
+ * The database's time less the grace window, as the database writes it: a JS Date keeps milliseconds
+ * only, and a row written in the same millisecond as the collection would look newer than a truncated one.
+ */
+async function databaseCutoff(db: Queryable, graceMs: number): Promise<string> {
+  const rows = await db.query<{ cutoff: string }>(
+    "SELECT (now() - $1::double precision * interval '1 millisecond')::text AS cutoff",
+    [graceMs],
+  );
   if (rows[0] === undefined) throw new Error("the database did not tell the time");
-  return new Date(rows[0].now);
+  return rows[0].cutoff;
 }
 
 function manifestKey(key: { repository_id: string | number; digest: string }): string {
@@ -240,12 +247,16 @@ function manifestKey(key: { repository_id: string | number; digest: string }): s
 }
 
 /** Blobs that neither arrived nor were linked anywhere since `cutoff` (among `only`, when given). */
-async function unreferencedBlobs(db: Queryable, cutoff: Date, only?: readonly string[]): Promise<BlobRow[]> {
+async function unreferencedBlobs(
+  db: Queryable,
+  cutoff: string,
+  only?: readonly string[],
+): Promise<BlobRow[]> {
   return db.query<BlobRow>(
     `SELECT b.digest, b.size FROM registry_blobs b
-     WHERE b.created_at < $1 AND ($2::text[] IS NULL OR b.digest = ANY($2::text[]))
+     WHERE b.created_at < $1::timestamptz AND ($2::text[] IS NULL OR b.digest = ANY($2::text[]))
        AND NOT EXISTS (
-         SELECT 1 FROM registry_repository_blobs l WHERE l.digest = b.digest AND l.created_at >= $1
+         SELECT 1 FROM registry_repository_blobs l WHERE l.digest = b.digest AND l.created_at >= $1::timestamptz
        )
      ORDER BY b.digest`,
     [cutoff, only === undefined ? null : [...only]],
