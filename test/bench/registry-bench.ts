@@ -17,53 +17,45 @@
  *
  * Exits non-zero only on errors (a service that does not start, a wrong answer); a missed goal is printed.
  */
-import { type ChildProcess, spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import {
-  createWriteStream,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  openSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from "node:fs";
+import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
-import { get, send } from "./http.js";
+import { join } from "node:path";
 import {
-  type CpuUse,
-  cpuBetween,
-  cpuSnapshot,
-  freePort,
-  groupMembers,
-  isAlive,
-  killRunning,
-  run,
-  runOk,
-  sleep,
-  stopGroup,
-  tail,
-  waitFor,
-} from "./proc.js";
+  backgroundLoad,
+  basicAuth,
+  errors,
+  groupMemberNamed,
+  intEnv,
+  log,
+  median,
+  onCleanup,
+  REPO,
+  reportErrors,
+  rotate,
+  runBench,
+  runPeerScript,
+  startPostgres,
+  startServer,
+  startTrustdock,
+  type Trustdock,
+  trustdockToken,
+  writeResults,
+} from "./harness.js";
+import { get, send } from "./http.js";
+import { type CpuUse, cpuBetween, cpuSnapshot, freePort, runOk, sleep, waitFor } from "./proc.js";
 import { runWrk, type WrkResult, writeWrkScript } from "./wrk.js";
 
 // ---------------------------------------------------------------- settings
 
-const intEnv = (name: string, fallback: number) => {
-  const v = Number(process.env[name]);
-  return Number.isInteger(v) && v > 0 ? v : fallback;
-};
 const DURATION_S = intEnv("BENCH_DURATION_S", 5);
 const WARMUP_S = intEnv("BENCH_WARMUP_S", 1);
 const THREADS = intEnv("BENCH_THREADS", 2);
 const CONNECTIONS = intEnv("BENCH_CONNECTIONS", 32);
-const BLOB_MIB = Math.min(intEnv("BENCH_BLOB_MIB", 256), 2048);
-const BLOB_ROUNDS = Math.min(intEnv("BENCH_BLOB_ROUNDS", 3), 10);
-const PULLS = Math.min(intEnv("BENCH_PULLS", 3), 20);
-const TRUST_ROUNDS = Math.min(intEnv("BENCH_TRUST_ROUNDS", 2), 10);
+const BLOB_MIB = intEnv("BENCH_BLOB_MIB", 256, 2048);
+const BLOB_ROUNDS = intEnv("BENCH_BLOB_ROUNDS", 3, 10);
+const PULLS = intEnv("BENCH_PULLS", 3, 20);
+const TRUST_ROUNDS = intEnv("BENCH_TRUST_ROUNDS", 2, 10);
 const PG_PORT = intEnv("BENCH_PG_PORT", 55432);
 const WITH_PGLITE = process.env.BENCH_PGLITE !== "0";
 const KEEP = process.env.BENCH_KEEP === "1";
@@ -86,100 +78,18 @@ const MANIFEST_ACCEPT = [
   "application/vnd.docker.distribution.manifest.list.v2+json",
 ].join(", ");
 
-function findRepo(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 6; i++) {
-    const pkg = join(dir, "package.json");
-    if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, "utf8")) as { name?: string }).name === "trustdock")
-      return dir;
-    dir = dirname(dir);
-  }
-  throw new Error("cannot find the trustdock repository above this script");
-}
-const REPO = findRepo();
-const PEERS = resolve(REPO, "..", "shared", "peers");
-const MAIN = join(REPO, "dist", "cli", "main.js");
 const RESULTS = join(REPO, "test", "bench", "results", "registry-latest.json");
-
-// ---------------------------------------------------------------- cleanup
-
-const cleanups: Array<{ what: string; fn: () => Promise<void> }> = [];
-const errors: string[] = [];
-let cleaningUp: Promise<void> | undefined;
-
-function onCleanup(what: string, fn: () => Promise<void>): void {
-  cleanups.push({ what, fn });
-}
-
-function cleanup(): Promise<void> {
-  cleaningUp ??= (async () => {
-    killRunning(); // an interrupted wrk or curl
-    for (const { what, fn } of cleanups.reverse()) {
-      try {
-        await fn();
-      } catch (err) {
-        console.error(`cleanup (${what}) failed: ${(err as Error).message}`);
-      }
-    }
-  })();
-  return cleaningUp;
-}
-
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.on(signal, () => {
-    console.error(`\n${signal}: stopping what the bench started`);
-    void cleanup().finally(() => process.exit(130));
-  });
-}
-
-const log = (msg: string) => console.log(`[bench] ${msg}`);
-
-// ---------------------------------------------------------------- PostgreSQL
-
-async function startPostgres(): Promise<string> {
-  const ready = await run("pg_isready", ["-h", "127.0.0.1", "-p", String(PG_PORT)], { timeoutMs: 10_000 });
-  const wasRunning = ready.code === 0;
-  const r = await runOk(join(PEERS, "postgres-up.sh"), [String(PG_PORT)], { timeoutMs: 120_000 });
-  const url = r.stdout.trim().split("\n").pop() ?? "";
-  if (!url.startsWith("postgres://")) throw new Error(`postgres-up.sh printed no URL: ${r.stdout}`);
-  if (!wasRunning) {
-    log(`started PostgreSQL at ${url}; it will be stopped at the end`);
-    onCleanup("stop PostgreSQL", async () => {
-      // The same binaries and data folder postgres-up.sh uses (its defaults for this port).
-      const script = `BIN=$(dirname "$(command -v initdb 2>/dev/null || echo /usr/lib/postgresql/15/bin/initdb)"); su postgres -c "$BIN/pg_ctl -D /tmp/pg-${PG_PORT}/data -m fast -w stop"`;
-      await run("bash", ["-c", script], { timeoutMs: 60_000 });
-    });
-  } else {
-    log(`PostgreSQL was already running at ${url}; it stays running`);
-  }
-  return url;
-}
-
-async function psql(url: string, sql: string): Promise<string> {
-  return (
-    await runOk("psql", [url, "-v", "ON_ERROR_STOP=1", "-qtAc", sql], { timeoutMs: 60_000 })
-  ).stdout.trim();
-}
 
 // ---------------------------------------------------------------- distribution (the anchor)
 
 async function startDistribution(work: string): Promise<{ url: string; pid: number }> {
   const port = await freePort();
-  const dir = join(work, "distribution");
-  let pgid = 0;
-  // Its own process group: the docker-registry the script leaves running is that group's.
-  const r = await run(
-    join(PEERS, "registry-anchor-up.sh"),
-    [String(port), dir],
-    { timeoutMs: 60_000, detached: true },
-    (pid) => {
-      pgid = pid;
-    },
+  const { lastLine: hostPort, pgid } = await runPeerScript(
+    "registry-anchor-up.sh",
+    [String(port), join(work, "distribution")],
+    "distribution",
   );
-  if (pgid) onCleanup("stop distribution", () => stopGroup(pgid));
-  if (r.code !== 0) throw new Error(`registry-anchor-up.sh failed:\n${tail(r.stdout)}\n${tail(r.stderr)}`);
-  const hostPort = r.stdout.trim().split("\n").pop() ?? "";
-  const pid = groupMembers(pgid).find((p) => comm(p) === "docker-registry");
+  const pid = groupMemberNamed(pgid, "docker-registry");
   if (!pid) throw new Error(`the distribution registry at ${hostPort} was not started by this bench`);
   return { url: `http://${hostPort}`, pid };
 }
@@ -214,95 +124,18 @@ async function startDistributionHttps(
       "",
     ].join("\n"),
   );
-  const out = openSync(join(dir, "registry.log"), "a");
-  const child = spawn("docker-registry", ["serve", config], { stdio: ["ignore", out, out], detached: true });
-  const pid = child.pid;
-  if (pid === undefined) throw new Error("could not start distribution over HTTPS");
-  onCleanup("stop distribution (HTTPS)", () => stopGroup(pid));
   const url = `https://127.0.0.1:${port}`;
   const ca = readFileSync(caFile, "utf8");
-  const up = await waitFor(
-    async () => !isAlive(pid) || (await get(`${url}/v2/`, { ca, timeoutMs: 2000 })).status === 200,
-    30_000,
-  );
-  if (!up || !isAlive(pid))
-    throw new Error(
-      `distribution did not come up over HTTPS; log:\n${tail(readFileSync(join(dir, "registry.log"), "utf8"))}`,
-    );
+  const { pid } = await startServer({
+    what: "distribution (HTTPS)",
+    cmd: "docker-registry",
+    args: ["serve", config],
+    logFile: join(dir, "registry.log"),
+    ready: async () => (await get(`${url}/v2/`, { ca, timeoutMs: 2000 })).status === 200,
+    timeoutMs: 30_000,
+  });
   return { url, pid, ca, caFile };
 }
-
-function comm(pid: number): string {
-  try {
-    return readFileSync(`/proc/${pid}/comm`, "utf8").trim();
-  } catch {
-    return "";
-  }
-}
-
-// ---------------------------------------------------------------- Trustdock
-
-interface Trustdock {
-  url: string;
-  hostPort: string;
-  ca: string;
-  caFile: string;
-  password: string;
-  child: ChildProcess;
-  pid: number;
-  logFile: string;
-}
-
-/** `trustdock up` on PostgreSQL (a fresh database) or, with no URL, on embedded PGlite. */
-async function startTrustdock(label: string, pgUrl: string | undefined, work: string): Promise<Trustdock> {
-  if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run npm run build first`);
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  delete env.TRUSTDOCK_DATABASE_URL;
-  if (pgUrl) {
-    const base = pgUrl.slice(0, pgUrl.lastIndexOf("/"));
-    await psql(pgUrl, "DROP DATABASE IF EXISTS trustdock_registry_bench WITH (FORCE)");
-    await psql(pgUrl, "CREATE DATABASE trustdock_registry_bench");
-    env.TRUSTDOCK_DATABASE_URL = `${base}/trustdock_registry_bench`;
-  }
-  const dataDir = join(work, `${label}-data`);
-  const port = await freePort();
-  let signerPort = await freePort();
-  for (let i = 0; i < 10 && signerPort === port; i++) signerPort = await freePort();
-  const hostPort = `127.0.0.1:${port}`;
-  const password = randomBytes(18).toString("base64url");
-  const logFile = join(work, `${label}.log`);
-  const out = openSync(logFile, "a");
-  const child = spawn(process.execPath, [...TRUSTDOCK_NODE_OPTIONS, MAIN, "up"], {
-    env: {
-      ...env,
-      TRUSTDOCK_DATA_DIR: dataDir,
-      TRUSTDOCK_ADDR: hostPort,
-      TRUSTDOCK_SIGNER_ADDR: `127.0.0.1:${signerPort}`,
-      TRUSTDOCK_ADMIN_PASSWORD: password,
-    },
-    stdio: ["ignore", out, out],
-    detached: true,
-  });
-  const pid = child.pid;
-  if (pid === undefined) throw new Error(`could not start ${label}`);
-  // Its process group is its own: `up` and the signer it supervises.
-  onCleanup(`stop ${label}`, () => stopGroup(pid));
-  const caFile = join(dataDir, "tls", "ca.crt");
-  const url = `https://${hostPort}`;
-  const up = await waitFor(async () => {
-    if (!isAlive(pid)) return true; // no use waiting: reported below
-    if (!existsSync(caFile)) return false;
-    const r = await get(`${url}/v2/`, { ca: readFileSync(caFile, "utf8"), timeoutMs: 2000 });
-    return r.status === 401 || r.status === 200;
-  }, 90_000);
-  if (!up || !isAlive(pid))
-    throw new Error(
-      `${label} did not come up at ${url}; log ${logFile}:\n${tail(readFileSync(logFile, "utf8"))}`,
-    );
-  return { url, hostPort, ca: readFileSync(caFile, "utf8"), caFile, password, child, pid, logFile };
-}
-
-const basic = (td: Trustdock) => `Basic ${Buffer.from(`admin:${td.password}`).toString("base64")}`;
 
 // ---------------------------------------------------------------- the sides
 
@@ -322,18 +155,6 @@ interface Side {
   refreshAuth(): Promise<void>;
 }
 
-async function tokenFor(td: Trustdock, repository: string): Promise<string> {
-  const scope = encodeURIComponent(`repository:${repository}:pull,push`);
-  const r = await get(`${td.url}/service/token?service=trustdock&scope=${scope}`, {
-    ca: td.ca,
-    headers: { Authorization: basic(td) },
-  });
-  if (r.status !== 200) throw new Error(`token request answered ${r.status}: ${r.body.slice(0, 200)}`);
-  const token = (JSON.parse(r.body) as { token?: string }).token;
-  if (!token) throw new Error("token response has no token");
-  return token;
-}
-
 function trustdockSide(name: SideName, td: Trustdock, repository: string): Side {
   const side: Side = {
     name,
@@ -345,16 +166,10 @@ function trustdockSide(name: SideName, td: Trustdock, repository: string): Side 
     trustdock: td,
     auth: {},
     refreshAuth: async () => {
-      side.auth = { Authorization: `Bearer ${await tokenFor(td, repository)}` };
+      side.auth = { Authorization: `Bearer ${await trustdockToken(td, repository, "pull,push")}` };
     },
   };
   return side;
-}
-
-/** `sides` started at `offset`: who goes first changes, so drift on the machine hurts all sides alike. */
-function rotate<T>(sides: readonly T[], offset: number): T[] {
-  const k = offset % sides.length;
-  return [...sides.slice(k), ...sides.slice(0, k)];
 }
 
 /** A request that must answer `expected`. */
@@ -499,13 +314,6 @@ async function verifyPull(side: Side, blob: BigBlob): Promise<void> {
   if (`sha256:${r.stdout.split(" ")[0]}` !== blob.digest)
     throw new Error(`${side.name}: the pulled blob's digest is not ${blob.digest}`);
 }
-
-const median = (values: readonly number[]) => {
-  const s = [...values].sort((a, b) => a - b);
-  if (s.length === 0) return Number.NaN;
-  const mid = s.length >> 1;
-  return s.length % 2 ? (s[mid] ?? Number.NaN) : ((s[mid - 1] ?? 0) + (s[mid] ?? 0)) / 2;
-};
 
 async function measureBlobs(sides: readonly Side[], work: string) {
   const push: Record<string, number[]> = {};
@@ -655,7 +463,7 @@ async function setContentTrust(side: Side, notary: boolean): Promise<void> {
   );
   const r = await send("PUT", `${td.url}/api/v2.0/projects/library`, {
     ca: td.ca,
-    headers: { Authorization: basic(td), "Content-Type": "application/json" },
+    headers: { Authorization: basicAuth(td), "Content-Type": "application/json" },
     body,
   });
   if (r.status !== 200)
@@ -709,21 +517,6 @@ function table(title: string, column: string, lines: readonly Line[]): string[] 
   return out;
 }
 
-async function backgroundLoad(groups: Parameters<typeof cpuBetween>[2]): Promise<CpuUse> {
-  const before = cpuSnapshot();
-  await sleep(2000);
-  const background = cpuBetween(before, cpuSnapshot(), groups);
-  log(
-    `background load: machine ${background.machineBusyPct}% busy` +
-      ` (${background.lastGroupTop.map((t) => `${t.comm} ${t.pct}%`).join(", ") || "nothing else"})`,
-  );
-  if (background.machineBusyPct > 20)
-    log(
-      "warning: the machine is busy with other work; figures will be slower and noisier than on a quiet one",
-    );
-  return background;
-}
-
 // ---------------------------------------------------------------- main
 
 async function main(): Promise<number> {
@@ -735,14 +528,22 @@ async function main(): Promise<number> {
   });
   const repository = `library/bench-${started.getTime().toString(36)}${randomBytes(2).toString("hex")}`;
 
-  const pgUrl = await startPostgres();
+  const pgUrl = await startPostgres(PG_PORT);
   const distribution = await startDistribution(work);
   log(`distribution at ${distribution.url} (pid ${distribution.pid})`);
   const distributionTls = await startDistributionHttps(work);
   log(`distribution over HTTPS at ${distributionTls.url} (pid ${distributionTls.pid})`);
-  const tdPg = await startTrustdock("trustdock-pg", pgUrl, work);
+  const tdPg = await startTrustdock({
+    label: "trustdock-pg",
+    work,
+    pgUrl,
+    database: "trustdock_registry_bench",
+    nodeOptions: TRUSTDOCK_NODE_OPTIONS,
+  });
   log(`Trustdock on PostgreSQL at ${tdPg.url} (pid ${tdPg.pid}), log ${tdPg.logFile}`);
-  const tdLite = WITH_PGLITE ? await startTrustdock("trustdock-pglite", undefined, work) : undefined;
+  const tdLite = WITH_PGLITE
+    ? await startTrustdock({ label: "trustdock-pglite", work, nodeOptions: TRUSTDOCK_NODE_OPTIONS })
+    : undefined;
   if (tdLite) log(`Trustdock on PGlite at ${tdLite.url} (pid ${tdLite.pid}), log ${tdLite.logFile}`);
 
   const distSide: Side = {
@@ -925,33 +726,8 @@ async function main(): Promise<number> {
     trustRuns,
     errors,
   };
-  mkdirSync(dirname(RESULTS), { recursive: true });
-  writeFileSync(
-    RESULTS,
-    `${JSON.stringify(result, (_k, v) => (typeof v === "number" ? Math.round(v * 1000) / 1000 : v), 2)}\n`,
-  );
-  log(`results written to ${RESULTS}`);
-  if (errors.length > 0) {
-    console.error(`\n${errors.length} error(s):\n  ${errors.join("\n  ")}`);
-    return 1;
-  }
-  return 0;
+  await writeResults(RESULTS, result);
+  return reportErrors();
 }
 
-const overall = setTimeout(() => {
-  console.error(`the bench ran past ${OVERALL_TIMEOUT_MS / 60000} minutes: stopping`);
-  void cleanup().finally(() => process.exit(2));
-}, OVERALL_TIMEOUT_MS);
-
-let code = 1;
-try {
-  code = await main();
-} catch (err) {
-  console.error(`bench failed: ${err instanceof Error ? err.message : String(err)}`);
-  errors.push(String(err));
-  code = 1;
-} finally {
-  await cleanup();
-  clearTimeout(overall);
-}
-process.exit(code);
+await runBench(main, OVERALL_TIMEOUT_MS);

@@ -12,17 +12,35 @@
  * Exits non-zero only on errors (a service that does not start, a non-200 read, a failed publish); a
  * missed goal is printed, not fatal.
  */
-import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import {
   createCertificateAuthority,
   issueCertificate,
   type PemPair,
 } from "../../server/tls/certificate-authority.js";
+import {
+  backgroundLoad,
+  errors,
+  groupMemberNamed,
+  intEnv,
+  log,
+  median,
+  onCleanup,
+  psql,
+  REPO,
+  reportErrors,
+  rotate,
+  runBench,
+  runPeerScript,
+  startPostgres,
+  startServer,
+  startTrustdock,
+  trustdockToken,
+  writeResults,
+} from "./harness.js";
 import { get } from "./http.js";
 import {
   type CpuSnapshot,
@@ -30,32 +48,22 @@ import {
   cpuBetween,
   cpuSnapshot,
   freePort,
-  groupMembers,
-  isAlive,
-  killRunning,
   portIsFree,
   type RunResult,
   round1,
   run,
   runOk,
-  sleep,
-  stopGroup,
   tail,
-  waitFor,
 } from "./proc.js";
 import { runWrk, type WrkResult, writeWrkScript } from "./wrk.js";
 
 // ---------------------------------------------------------------- settings
 
-const intEnv = (name: string, fallback: number) => {
-  const v = Number(process.env[name]);
-  return Number.isInteger(v) && v > 0 ? v : fallback;
-};
 const DURATION_S = intEnv("BENCH_DURATION_S", 10);
 const WARMUP_S = intEnv("BENCH_WARMUP_S", 2);
 const THREADS = intEnv("BENCH_THREADS", 2);
 const CONNECTIONS = intEnv("BENCH_CONNECTIONS", 32);
-const PUBLISHES = Math.min(intEnv("BENCH_PUBLISHES", 10), 100);
+const PUBLISHES = intEnv("BENCH_PUBLISHES", 10, 100);
 const PG_PORT = intEnv("BENCH_PG_PORT", 55432);
 const NOTARY_PORT = intEnv("BENCH_NOTARY_PORT", 14443);
 const KEEP = process.env.BENCH_KEEP === "1";
@@ -67,74 +75,9 @@ const RPS_GOAL = 2;
 const LATENCY_GOAL = 1;
 const CORES = cpus().length;
 
-function findRepo(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 6; i++) {
-    const pkg = join(dir, "package.json");
-    if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, "utf8")) as { name?: string }).name === "trustdock")
-      return dir;
-    dir = dirname(dir);
-  }
-  throw new Error("cannot find the trustdock repository above this script");
-}
-const REPO = findRepo();
-const PEERS = join(process.env.TRUSTDOCK_SHARED ?? resolve(REPO, "..", "shared"), "peers");
-const MAIN = join(REPO, "dist", "cli", "main.js");
 const RESULTS = join(REPO, "test", "bench", "results", "trust-latest.json");
 
-// ---------------------------------------------------------------- cleanup
-
-const cleanups: Array<{ what: string; fn: () => Promise<void> }> = [];
-const errors: string[] = [];
-let cleaningUp: Promise<void> | undefined;
-
-function onCleanup(what: string, fn: () => Promise<void>): void {
-  cleanups.push({ what, fn });
-}
-
-function cleanup(): Promise<void> {
-  cleaningUp ??= (async () => {
-    killRunning(); // an interrupted wrk or notary CLI
-    for (const { what, fn } of cleanups.reverse()) {
-      try {
-        await fn();
-      } catch (err) {
-        console.error(`cleanup (${what}) failed: ${(err as Error).message}`);
-      }
-    }
-  })();
-  return cleaningUp;
-}
-
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.on(signal, () => {
-    console.error(`\n${signal}: stopping what the bench started`);
-    void cleanup().finally(() => process.exit(130));
-  });
-}
-
-const log = (msg: string) => console.log(`[bench] ${msg}`);
-
 // ---------------------------------------------------------------- PostgreSQL
-
-async function startPostgres(): Promise<string> {
-  const ready = await run("pg_isready", ["-h", "127.0.0.1", "-p", String(PG_PORT)], { timeoutMs: 10_000 });
-  const wasRunning = ready.code === 0;
-  const r = await runOk(join(PEERS, "postgres-up.sh"), [String(PG_PORT)], { timeoutMs: 120_000 });
-  const url = r.stdout.trim().split("\n").pop() ?? "";
-  if (!url.startsWith("postgres://")) throw new Error(`postgres-up.sh printed no URL: ${r.stdout}`);
-  if (!wasRunning) {
-    log(`started PostgreSQL at ${url}; it will be stopped at the end`);
-    onCleanup("stop PostgreSQL", async () => {
-      // The same binaries and data folder postgres-up.sh uses (its defaults for this port).
-      const script = `BIN=$(dirname "$(command -v initdb 2>/dev/null || echo /usr/lib/postgresql/15/bin/initdb)"); su postgres -c "$BIN/pg_ctl -D /tmp/pg-${PG_PORT}/data -m fast -w stop"`;
-      await run("bash", ["-c", script], { timeoutMs: 60_000 });
-    });
-  } else {
-    log(`PostgreSQL was already running at ${url}; it stays running`);
-  }
-  return url;
-}
 
 /** The postmaster of the cluster on PG_PORT, so its backends can be told from other clusters' in CPU figures. */
 function postmasterPid(): number | undefined {
@@ -144,12 +87,6 @@ function postmasterPid(): number | undefined {
   } catch {
     return undefined;
   }
-}
-
-async function psql(url: string, sql: string): Promise<string> {
-  return (
-    await runOk("psql", [url, "-v", "ON_ERROR_STOP=1", "-qtAc", sql], { timeoutMs: 60_000 })
-  ).stdout.trim();
 }
 
 /** How many sessions were ever opened on `database` (PostgreSQL 14+); NaN if it cannot tell. */
@@ -186,30 +123,14 @@ async function startAnchor(pgUrl: string): Promise<Anchor> {
   const port = await anchorPort();
   if (port !== NOTARY_PORT) log(`port ${NOTARY_PORT} is taken: notary-server goes on ${port}`);
   const dir = "/tmp/notary-anchor-bench";
-  let pgid = 0;
-  // Its own process group: the notary-server and notary-signer it leaves running are that group's.
-  const r = await run(
-    join(PEERS, "notary-anchor-up.sh"),
+  const { lastLine: url, pgid } = await runPeerScript(
+    "notary-anchor-up.sh",
     ["--pg", pgUrl, String(port), dir],
-    { timeoutMs: 60_000, detached: true },
-    (pid) => {
-      pgid = pid;
-    },
+    "notary-server and notary-signer",
+    () => logTail(dir),
   );
-  if (pgid) onCleanup("stop notary-server and notary-signer", () => stopGroup(pgid));
-  if (r.code !== 0)
-    throw new Error(`notary-anchor-up.sh failed:\n${tail(r.stdout)}\n${tail(r.stderr)}\n${logTail(dir)}`);
-  const url = r.stdout.trim().split("\n").pop() ?? "";
-  const comm = (pid: number) => {
-    try {
-      return readFileSync(`/proc/${pid}/comm`, "utf8").trim();
-    } catch {
-      return "";
-    }
-  };
-  const members = groupMembers(pgid);
-  const serverPid = members.find((p) => comm(p) === "notary-server");
-  const signerPid = members.find((p) => comm(p) === "notary-signer");
+  const serverPid = groupMemberNamed(pgid, "notary-server");
+  const signerPid = groupMemberNamed(pgid, "notary-signer");
   if (!serverPid || !signerPid)
     throw new Error(`notary-server/notary-signer answering at ${url} were not started by this bench`);
   return { url, hostPort: new URL(url).host, pgid, serverPid, signerPid, dir };
@@ -277,23 +198,16 @@ async function startNotaryHttps(
   const configFile = join(dir, "server.json");
   writeFileSync(configFile, JSON.stringify(config));
   const logFile = join(dir, "server.log");
-  const out = openSync(logFile, "a");
-  const child = spawn("notary-server", ["-config", configFile], {
-    stdio: ["ignore", out, out],
-    detached: true,
-  });
-  const pid = child.pid;
-  if (pid === undefined) throw new Error("could not start the second notary-server");
-  onCleanup("stop notary-server (HTTPS)", () => stopGroup(pid));
   const url = `https://${hostPort}`;
-  const up = await waitFor(async () => {
-    if (!isAlive(pid)) return true; // no use waiting: reported below
-    return (await get(`${url}/_notary_server/health`, { ca: ca.certPem, timeoutMs: 2000 })).status === 200;
-  }, 30_000);
-  if (!up || !isAlive(pid))
-    throw new Error(
-      `notary-server did not come up over HTTPS at ${url}; log ${logFile}:\n${tail(readFileSync(logFile, "utf8"))}`,
-    );
+  const { pid } = await startServer({
+    what: "notary-server (HTTPS)",
+    cmd: "notary-server",
+    args: ["-config", configFile],
+    logFile,
+    ready: async () =>
+      (await get(`${url}/_notary_server/health`, { ca: ca.certPem, timeoutMs: 2000 })).status === 200,
+    timeoutMs: 30_000,
+  });
   return { url, hostPort, pid, ca: ca.certPem, caFile, logFile };
 }
 
@@ -309,77 +223,6 @@ function logTail(dir: string): string {
     .join("\n");
 }
 
-// ---------------------------------------------------------------- Trustdock
-
-interface Trustdock {
-  url: string;
-  hostPort: string;
-  ca: string;
-  caFile: string;
-  dataDir: string;
-  password: string;
-  child: ChildProcess;
-  pid: number;
-  logFile: string;
-}
-
-async function startTrustdock(pgUrl: string, work: string): Promise<Trustdock> {
-  if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run npm run build first`);
-  const base = pgUrl.slice(0, pgUrl.lastIndexOf("/"));
-  const databaseUrl = `${base}/trustdock_bench`;
-  await psql(pgUrl, "DROP DATABASE IF EXISTS trustdock_bench WITH (FORCE)");
-  await psql(pgUrl, "CREATE DATABASE trustdock_bench");
-  const dataDir = join(work, "trustdock-data");
-  const port = await freePort();
-  let signerPort = await freePort();
-  for (let i = 0; i < 10 && signerPort === port; i++) signerPort = await freePort();
-  const hostPort = `127.0.0.1:${port}`;
-  const password = randomBytes(18).toString("base64url");
-  const logFile = join(work, "trustdock.log");
-  const out = openSync(logFile, "a");
-  const child = spawn(process.execPath, [MAIN, "up"], {
-    env: {
-      ...process.env,
-      TRUSTDOCK_DATABASE_URL: databaseUrl,
-      TRUSTDOCK_DATA_DIR: dataDir,
-      TRUSTDOCK_ADDR: hostPort,
-      TRUSTDOCK_SIGNER_ADDR: `127.0.0.1:${signerPort}`,
-      TRUSTDOCK_ADMIN_PASSWORD: password,
-    },
-    stdio: ["ignore", out, out],
-    detached: true,
-  });
-  const pid = child.pid;
-  if (pid === undefined) throw new Error("could not start trustdock");
-  // Its process group is its own: `up` and the signer it supervises.
-  onCleanup("stop Trustdock", () => stopGroup(pid));
-  const caFile = join(dataDir, "tls", "ca.crt");
-  const url = `https://${hostPort}`;
-  const up = await waitFor(async () => {
-    if (!isAlive(pid)) return true; // no use waiting: reported below
-    if (!existsSync(caFile)) return false;
-    const r = await get(`${url}/v2/`, { ca: readFileSync(caFile, "utf8"), timeoutMs: 2000 });
-    return r.status === 401 || r.status === 200;
-  }, 60_000);
-  if (!up || !isAlive(pid))
-    throw new Error(
-      `Trustdock did not come up at ${url}; log ${logFile}:\n${tail(readFileSync(logFile, "utf8"))}`,
-    );
-  return { url, hostPort, ca: readFileSync(caFile, "utf8"), caFile, dataDir, password, child, pid, logFile };
-}
-
-async function trustdockToken(td: Trustdock, gun: string): Promise<string> {
-  const basic = Buffer.from(`admin:${td.password}`).toString("base64");
-  const r = await get(
-    `${td.url}/service/token?service=trustdock&scope=${encodeURIComponent(`repository:${gun}:pull`)}`,
-    { ca: td.ca, headers: { Authorization: `Basic ${basic}` } },
-  );
-  if (r.status !== 200) throw new Error(`token request answered ${r.status}: ${r.body.slice(0, 200)}`);
-  const token = (JSON.parse(r.body) as { token?: string }).token;
-  if (!token) throw new Error("token response has no token");
-  return token;
-}
-
 // ---------------------------------------------------------------- the sides, as the benchmark sees them
 
 type SideName = "notary" | "notary-https" | "notary-auth" | "trustdock";
@@ -391,12 +234,6 @@ const SERVER_GROUPS: Record<SideName, readonly string[]> = {
   "notary-auth": ["notary-server-auth", "notary-signer"],
   trustdock: ["trustdock-server", "trustdock-signer"],
 };
-
-/** `sides` started at `offset`: who goes first changes, so drift on the machine hurts all sides alike. */
-function rotate<T>(sides: readonly T[], offset: number): T[] {
-  const k = offset % sides.length;
-  return [...sides.slice(k), ...sides.slice(0, k)];
-}
 
 interface Side {
   name: SideName;
@@ -453,18 +290,10 @@ interface ReadRun {
   newPgSessions: number;
 }
 
-const round3 = (n: number) => (Number.isFinite(n) ? Math.round(n * 1000) / 1000 : n);
-
 function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
   const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
   return sorted[rank] ?? Number.NaN;
-}
-
-function median(sorted: readonly number[]): number {
-  if (sorted.length === 0) return Number.NaN;
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? (sorted[mid] ?? Number.NaN) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
 }
 
 async function measureRead(
@@ -643,22 +472,6 @@ function compare(
   return lines;
 }
 
-/** The machine's busy time over 2 s in which the bench itself does nothing. */
-async function backgroundLoad(before: string, groups: Parameters<typeof cpuBetween>[2]): Promise<CpuUse> {
-  const idleBefore = cpuSnapshot();
-  await sleep(2000);
-  const background = cpuBetween(idleBefore, cpuSnapshot(), groups);
-  log(
-    `background load before the ${before}: machine ${background.machineBusyPct}% busy` +
-      ` (${background.lastGroupTop.map((t) => `${t.comm} ${t.pct}%`).join(", ") || "nothing else"})`,
-  );
-  if (background.machineBusyPct > 20)
-    log(
-      `warning: the machine is busy with other work; ${before} will be slower and noisier than on a quiet one`,
-    );
-  return background;
-}
-
 // ---------------------------------------------------------------- main
 
 async function main(): Promise<number> {
@@ -671,7 +484,7 @@ async function main(): Promise<number> {
   const suffix = `${started.getTime().toString(36)}${randomBytes(2).toString("hex")}`;
 
   // 1. PostgreSQL
-  const pgUrl = await startPostgres();
+  const pgUrl = await startPostgres(PG_PORT);
   // 2. notary-server + notary-signer on it
   const anchor = await startAnchor(pgUrl);
   log(`notary-server at ${anchor.url} (pid ${anchor.serverPid}, signer ${anchor.signerPid})`);
@@ -679,7 +492,7 @@ async function main(): Promise<number> {
   const notaryTls = await startNotaryHttps(anchor, work, { name: "notary-https" });
   log(`notary-server over HTTPS at ${notaryTls.url} (pid ${notaryTls.pid}), log ${notaryTls.logFile}`);
   // 3. Trustdock on it
-  const td = await startTrustdock(pgUrl, work);
+  const td = await startTrustdock({ label: "trustdock", work, pgUrl, database: "trustdock_bench" });
   log(`Trustdock at ${td.url} (pid ${td.pid}), log ${td.logFile}`);
   // 3b. a third notary-server, over HTTPS with a certificate from Trustdock's CA, taking Trustdock's tokens
   const tdTls = join(td.dataDir, "tls");
@@ -724,7 +537,7 @@ async function main(): Promise<number> {
     url: notaryAuth.url,
     gun: `${notaryAuth.hostPort}/library/bench-${suffix}`,
     readHeaders: async () => ({
-      Authorization: `Bearer ${await trustdockToken(td, notaryAuthSide.gun)}`,
+      Authorization: `Bearer ${await trustdockToken(td, notaryAuthSide.gun, "pull")}`,
     }),
     ca: notaryAuth.ca,
     pgSessions: () => pgSessions(pgUrl, "notary_anchor"),
@@ -740,7 +553,7 @@ async function main(): Promise<number> {
     label: "Trustdock",
     url: td.url,
     gun: `${td.hostPort}/library/bench-${suffix}`,
-    readHeaders: async () => ({ Authorization: `Bearer ${await trustdockToken(td, tdSide.gun)}` }),
+    readHeaders: async () => ({ Authorization: `Bearer ${await trustdockToken(td, tdSide.gun, "pull")}` }),
     ca: td.ca,
     pgSessions: () => pgSessions(pgUrl, "trustdock_bench"),
     notaryArgs: ["-s", td.url, "-d", join(work, "cli-trustdock"), "--tlscacert", td.caFile],
@@ -773,7 +586,7 @@ async function main(): Promise<number> {
     others: () => true,
   };
   // What the machine does without load from the bench: other work on it shares the cores with wrk.
-  const background = await backgroundLoad("reads", groups);
+  const background = await backgroundLoad(groups, "reads");
   const reads: ReadRun[] = [];
   for (const [i, file] of FILES.entries()) {
     for (const side of rotate(sides, i)) reads.push(await measureRead(side, file, script, groups));
@@ -782,7 +595,7 @@ async function main(): Promise<number> {
   // 6. publishes
   log(`timing ${PUBLISHES} publishes on each side (notary add -p, taking turns)`);
   // Other work (a test run) slows the CLI and all three servers: comparable within a run, less so across runs.
-  const backgroundPublishes = await backgroundLoad("publishes", groups);
+  const backgroundPublishes = await backgroundLoad(groups, "publishes");
   const publish = await measurePublishes(sides, targetFile);
 
   // 7. report
@@ -855,36 +668,8 @@ async function main(): Promise<number> {
     publishMs: publish,
     errors,
   };
-  mkdirSync(dirname(RESULTS), { recursive: true });
-  writeFileSync(
-    RESULTS,
-    `${JSON.stringify(result, (_k, v) => (typeof v === "number" ? round3(v) : v), 2)}\n`,
-  );
-  // biome checks everything under test/: leave the file the way its formatter writes JSON.
-  const biome = join(REPO, "node_modules", ".bin", "biome");
-  if (existsSync(biome)) await run(biome, ["format", "--write", RESULTS], { timeoutMs: 30_000 });
-  log(`results written to ${RESULTS}`);
-  if (errors.length > 0) {
-    console.error(`\n${errors.length} error(s):\n  ${errors.join("\n  ")}`);
-    return 1;
-  }
-  return 0;
+  await writeResults(RESULTS, result);
+  return reportErrors();
 }
 
-const overall = setTimeout(() => {
-  console.error(`the bench ran past ${OVERALL_TIMEOUT_MS / 60000} minutes: stopping`);
-  void cleanup().finally(() => process.exit(2));
-}, OVERALL_TIMEOUT_MS);
-
-let code = 1;
-try {
-  code = await main();
-} catch (err) {
-  console.error(`bench failed: ${err instanceof Error ? err.message : String(err)}`);
-  errors.push(String(err));
-  code = 1;
-} finally {
-  await cleanup();
-  clearTimeout(overall);
-}
-process.exit(code);
+await runBench(main, OVERALL_TIMEOUT_MS);
