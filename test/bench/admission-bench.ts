@@ -13,39 +13,26 @@
  * BENCH_TRUSTDOCK_NODE_OPTIONS (node flags for Trustdock, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
  * Exits non-zero on errors (a service that does not start, a review answered other than allowed).
  */
-import { type ChildProcess, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { Agent, request } from "node:https";
-import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { podReview } from "../../server/admission/testing/reviews.js";
 import { TestRepository } from "../support/trust-repository.js";
+import { intEnv, MAIN, runBench, startServer, workFolder } from "./harness.js";
 import { get, send } from "./http.js";
-import { freePort, isAlive, runOk, stopGroup, tail, waitFor } from "./proc.js";
+import { freePort, runOk } from "./proc.js";
 
-const intEnv = (name: string, fallback: number, max: number) => {
-  const v = Number(process.env[name]);
-  return Number.isInteger(v) && v > 0 ? Math.min(v, max) : fallback;
-};
 const CONCURRENCY = intEnv("BENCH_CONCURRENCY", 50, 500);
 const REVIEWS = intEnv("BENCH_REVIEWS", 60, 1000);
-const KEEP = process.env.BENCH_KEEP === "1";
 const OVERALL_TIMEOUT_MS = 10 * 60 * 1000;
 const P99_GOAL_MS = 20;
 const PASSWORD = "bench-admin-password";
-
-const here = dirname(fileURLToPath(import.meta.url));
-// dist/test/bench -> the repository
-const REPO = resolve(here, "../../..");
-const MAIN = join(REPO, "dist", "cli", "main.js");
 
 interface Trustdock {
   url: string;
   hostPort: string;
   ca: string;
-  child: ChildProcess;
 }
 
 function policy(hostPort: string, caFile: string, cacheTtlSeconds: number): string {
@@ -81,26 +68,22 @@ async function startTrustdock(work: string, policyFile: string): Promise<Trustdo
   await runOk(process.execPath, [MAIN, "certs"], { env, timeoutMs: 60_000 });
   const caFile = join(dataDir, "tls", "ca.crt");
   writeFileSync(policyFile, policy(hostPort, caFile, 0));
-  const logFile = join(work, "trustdock.log");
-  const out = openSync(logFile, "a");
   const nodeFlags = (process.env.BENCH_TRUSTDOCK_NODE_OPTIONS ?? "").split(" ").filter(Boolean);
-  const child = spawn(process.execPath, [...nodeFlags, MAIN, "up"], {
-    env,
-    stdio: ["ignore", out, out],
-    detached: true,
-  });
-  const pid = child.pid;
-  if (pid === undefined) throw new Error("could not start trustdock");
   const ca = readFileSync(caFile, "utf8");
   const url = `https://${hostPort}`;
-  const up = await waitFor(async () => {
-    if (!isAlive(pid)) return true;
-    const r = await get(`${url}/v2/`, { ca, timeoutMs: 2000 });
-    return r.status === 401 || r.status === 200;
-  }, 60_000);
-  if (!up || !isAlive(pid))
-    throw new Error(`Trustdock did not come up; ${logFile}:\n${tail(readFileSync(logFile, "utf8"))}`);
-  return { url, hostPort, ca, child };
+  await startServer({
+    what: "Trustdock",
+    cmd: process.execPath,
+    args: [...nodeFlags, MAIN, "up"],
+    env,
+    logFile: join(work, "trustdock.log"),
+    ready: async () => {
+      const r = await get(`${url}/v2/`, { ca, timeoutMs: 2000 });
+      return r.status === 401 || r.status === 200;
+    },
+    timeoutMs: 60_000,
+  });
+  return { url, hostPort, ca };
 }
 
 const basic = `Basic ${Buffer.from(`admin:${PASSWORD}`).toString("base64")}`;
@@ -225,72 +208,49 @@ const percentile = (sorted: readonly number[], p: number) =>
 const ms = (n: number) => `${n.toFixed(1)} ms`;
 
 async function main(): Promise<number> {
-  const work = mkdtempSync(join(tmpdir(), "trustdock-admission-bench-"));
+  const work = workFolder("trustdock-admission-bench-", "logs, data");
   const policyFile = join(work, "policy.yaml");
-  let td: Trustdock | undefined;
-  const timer = setTimeout(() => {
-    console.error(`bench:admission took longer than ${OVERALL_TIMEOUT_MS} ms; stopping`);
-    if (td?.child.pid) void stopGroup(td.child.pid).finally(() => process.exit(2));
-    else process.exit(2);
-  }, OVERALL_TIMEOUT_MS);
-  try {
-    td = await startTrustdock(work, policyFile);
-    const images = [];
-    for (const name of ["web", "sidecar", "metrics"])
-      images.push(await pushSignedImage(td, `library/bench-${name}`));
-    const body = Buffer.from(JSON.stringify(podReview("default", images)));
-    const agent = new Agent({ keepAlive: true, maxSockets: 1, ca: td.ca });
-    const first = await review(td, agent, body);
-    agent.destroy();
-    if (first.refusal !== undefined) throw new Error(`the signed Pod was refused: ${first.refusal}`);
+  const td = await startTrustdock(work, policyFile);
+  const images = [];
+  for (const name of ["web", "sidecar", "metrics"])
+    images.push(await pushSignedImage(td, `library/bench-${name}`));
+  const body = Buffer.from(JSON.stringify(podReview("default", images)));
+  const agent = new Agent({ keepAlive: true, maxSockets: 1, ca: td.ca });
+  const first = await review(td, agent, body);
+  agent.destroy();
+  if (first.refusal !== undefined) throw new Error(`the signed Pod was refused: ${first.refusal}`);
 
-    const cold = await phase(
-      td,
-      "cold (no cache: 3 tags resolved, 3 repositories' trust data verified)",
-      body,
-    );
-    writeFileSync(policyFile, policy(td.hostPort, join(work, "data", "tls", "ca.crt"), 30));
-    // The policy file is read at the next review; one review to pick it up and fill the cache.
-    await new Promise((r) => setTimeout(r, 50));
-    const warmer = new Agent({ keepAlive: true, maxSockets: 1, ca: td.ca });
-    await review(td, warmer, body);
-    warmer.destroy();
-    const warm = await phase(td, "warm (30 s verdict cache)", body);
+  const cold = await phase(td, "cold (no cache: 3 tags resolved, 3 repositories' trust data verified)", body);
+  writeFileSync(policyFile, policy(td.hostPort, join(work, "data", "tls", "ca.crt"), 30));
+  // The policy file is read at the next review; one review to pick it up and fill the cache.
+  await new Promise((r) => setTimeout(r, 50));
+  const warmer = new Agent({ keepAlive: true, maxSockets: 1, ca: td.ca });
+  await review(td, warmer, body);
+  warmer.destroy();
+  const warm = await phase(td, "warm (30 s verdict cache)", body);
 
+  console.log(
+    `\nAdmission webhook: ${CONCURRENCY} concurrent clients x ${REVIEWS} reviews of a 3-image Pod, kept-alive HTTPS, ` +
+      `${process.env.BENCH_DATABASE_URL ? "PostgreSQL" : "PGlite"}`,
+  );
+  console.log(`first review after start (nothing cached, roots pinned on first use): ${ms(first.ms)}`);
+  console.log("| phase | reviews | refused | reviews/s | p50 | p90 | p99 | max |");
+  console.log("|---|---|---|---|---|---|---|---|");
+  for (const p of [cold, warm]) {
+    const l = p.latencies;
     console.log(
-      `\nAdmission webhook: ${CONCURRENCY} concurrent clients x ${REVIEWS} reviews of a 3-image Pod, kept-alive HTTPS, ` +
-        `${process.env.BENCH_DATABASE_URL ? "PostgreSQL" : "PGlite"}`,
+      `| ${p.name} | ${l.length} | ${p.refusals.length} | ${Math.round(l.length / p.seconds)} | ${ms(percentile(l, 50))} | ${ms(percentile(l, 90))} | ${ms(percentile(l, 99))} | ${ms(l[l.length - 1] ?? 0)} |`,
     );
-    console.log(`first review after start (nothing cached, roots pinned on first use): ${ms(first.ms)}`);
-    console.log("| phase | reviews | refused | reviews/s | p50 | p90 | p99 | max |");
-    console.log("|---|---|---|---|---|---|---|---|");
-    for (const p of [cold, warm]) {
-      const l = p.latencies;
-      console.log(
-        `| ${p.name} | ${l.length} | ${p.refusals.length} | ${Math.round(l.length / p.seconds)} | ${ms(percentile(l, 50))} | ${ms(percentile(l, 90))} | ${ms(percentile(l, 99))} | ${ms(l[l.length - 1] ?? 0)} |`,
-      );
-    }
-    for (const p of [cold, warm])
-      if (p.refusals.length > 0) console.log(`${p.name}, first refusal: ${p.refusals[0]}`);
-    const p99 = percentile(warm.latencies, 99);
-    console.log(
-      p99 < P99_GOAL_MS
-        ? `warm p99 ${ms(p99)}: goal (< ${P99_GOAL_MS} ms) met`
-        : `warm p99 ${ms(p99)}: goal (< ${P99_GOAL_MS} ms) MISSED`,
-    );
-    return warm.refusals.length > 0 ? 1 : 0;
-  } finally {
-    clearTimeout(timer);
-    if (td?.child.pid) await stopGroup(td.child.pid);
-    if (KEEP) console.log(`kept ${work}`);
-    else rmSync(work, { recursive: true, force: true });
   }
+  for (const p of [cold, warm])
+    if (p.refusals.length > 0) console.log(`${p.name}, first refusal: ${p.refusals[0]}`);
+  const p99 = percentile(warm.latencies, 99);
+  console.log(
+    p99 < P99_GOAL_MS
+      ? `warm p99 ${ms(p99)}: goal (< ${P99_GOAL_MS} ms) met`
+      : `warm p99 ${ms(p99)}: goal (< ${P99_GOAL_MS} ms) MISSED`,
+  );
+  return warm.refusals.length > 0 ? 1 : 0;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    console.error(`bench:admission failed: ${err instanceof Error ? err.stack : String(err)}`);
-    process.exit(1);
-  },
-);
+await runBench(main, OVERALL_TIMEOUT_MS);

@@ -15,10 +15,9 @@
  * Results: test/bench/results/cosign-latest.json. A missed goal is printed, not fatal.
  */
 import { generateKeyPairSync, type KeyObject } from "node:crypto";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { cpus, loadavg, tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import pg from "pg";
 import { publicKeyToPem } from "../../core/cosign/keys.js";
 import { signatureTag } from "../../core/cosign/signature-manifest.js";
@@ -38,11 +37,8 @@ import type { Db } from "../../server/storage/db.js";
 import { PgDb } from "../../server/storage/pg-driver.js";
 import { PgliteDb } from "../../server/storage/pglite-driver.js";
 import type { TrustSigner } from "../../server/trust/trust-service.js";
+import { intEnv, REPO, runFacts, writeResults } from "./harness.js";
 
-const intEnv = (name: string, fallback: number, max: number) => {
-  const v = Number(process.env[name]);
-  return Math.min(Number.isInteger(v) && v > 0 ? v : fallback, max);
-};
 const PULLS = intEnv("BENCH_PULLS", 2000, 100_000);
 const COLD = intEnv("BENCH_COLD", 50, 1000);
 const PG_PORT = intEnv("BENCH_PG_PORT", 55432, 65535);
@@ -50,7 +46,6 @@ const SIGNATURES = 10;
 const CACHED_GOAL_MS = 1;
 const OVERALL_TIMEOUT_MS = 10 * 60 * 1000;
 const PASSWORD = "bench-admin-password";
-const REPO = resolve(fileURLToPath(import.meta.url), "..", "..", "..", "..");
 const RESULTS = join(REPO, "test", "bench", "results", "cosign-latest.json");
 
 const log = (line: string) => console.log(line);
@@ -255,26 +250,13 @@ async function main(): Promise<void> {
       `  registry reads alone                  median ${figures.registryReadsMedianMs} ms: ` +
         `${readsDominate ? "reads dominate the crypto" : "the crypto dominates the reads"}`,
     );
-    mkdirSync(join(REPO, "test", "bench", "results"), { recursive: true });
-    writeFileSync(
-      RESULTS,
-      `${JSON.stringify(
-        {
-          startedAt: startedAt.toISOString(),
-          finishedAt: new Date().toISOString(),
-          node: process.version,
-          cores: cpus().length,
-          loadAverageAtEnd: loadavg().map((l) => Math.round(l * 100) / 100),
-          database: database.driver,
-          settings: { pulls: PULLS, cold: COLD, signatures: SIGNATURES },
-          figures,
-          goals: { cachedUnder1ms: cachedMet, readsDominateCrypto: readsDominate },
-        },
-        null,
-        2,
-      )}\n`,
-    );
-    log(`results written to ${RESULTS}`);
+    await writeResults(RESULTS, {
+      ...runFacts(startedAt),
+      database: database.driver,
+      settings: { pulls: PULLS, cold: COLD, signatures: SIGNATURES },
+      figures,
+      goals: { cachedUnder1ms: cachedMet, readsDominateCrypto: readsDominate },
+    });
   } finally {
     await app.close();
     await database.dispose();

@@ -5,7 +5,8 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, loadavg, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { get } from "./http.js";
@@ -24,6 +25,7 @@ import {
   tail,
   waitFor,
 } from "./proc.js";
+import type { WrkResult } from "./wrk.js";
 
 // ---------------------------------------------------------------- settings and places
 
@@ -111,6 +113,19 @@ export function reportErrors(): number {
   if (errors.length === 0) return 0;
   console.error(`\n${errors.length} error(s):\n  ${errors.join("\n  ")}`);
   return 1;
+}
+
+/**
+ * A new temporary folder for the run's logs and data: removed at the end, kept (and said where) with
+ * BENCH_KEEP=1 or after errors, so that they can be read.
+ */
+export function workFolder(prefix: string, holds: string): string {
+  const work = mkdtempSync(join(tmpdir(), prefix));
+  onCleanup("remove temporary folder", async () => {
+    if (process.env.BENCH_KEEP === "1" || errors.length > 0) log(`kept ${work} (${holds})`);
+    else rmSync(work, { recursive: true, force: true });
+  });
+  return work;
 }
 
 // ---------------------------------------------------------------- PostgreSQL
@@ -323,6 +338,25 @@ export async function backgroundLoad(
       `warning: the machine is busy with other work; ${before ?? "figures"} will be slower and noisier than on a quiet one`,
     );
   return background;
+}
+
+/** What a wrk run got wrong (answers other than 200, socket errors), as errors of the run named `what`. */
+export function recordWrkErrors(what: string, wrk: WrkResult): void {
+  const e = wrk.socketErrors;
+  if (wrk.non200 > 0) errors.push(`${what}: ${wrk.non200} non-200 responses`);
+  if (e.connect + e.read + e.write + e.timeout > 0)
+    errors.push(`${what}: socket errors ${JSON.stringify(e)}`);
+}
+
+/** When the run was, and on what: the head of every results file. */
+export function runFacts(started: Date) {
+  return {
+    startedAt: started.toISOString(),
+    finishedAt: new Date().toISOString(),
+    node: process.version,
+    cores: cpus().length,
+    loadAverageAtEnd: loadavg(),
+  };
 }
 
 /** `result` as JSON in `file`, numbers to 3 decimals, formatted as biome (which checks test/) wants it. */

@@ -18,8 +18,8 @@
  * Exits non-zero only on errors (a service that does not start, a wrong answer); a missed goal is printed.
  */
 import { createHash, randomBytes } from "node:crypto";
-import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { cpus, loadavg, tmpdir } from "node:os";
+import { createWriteStream, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpus } from "node:os";
 import { join } from "node:path";
 import {
   backgroundLoad,
@@ -29,17 +29,19 @@ import {
   intEnv,
   log,
   median,
-  onCleanup,
   REPO,
+  recordWrkErrors,
   reportErrors,
   rotate,
   runBench,
+  runFacts,
   runPeerScript,
   startPostgres,
   startServer,
   startTrustdock,
   type Trustdock,
   trustdockToken,
+  workFolder,
   writeResults,
 } from "./harness.js";
 import { get, send } from "./http.js";
@@ -58,7 +60,6 @@ const PULLS = intEnv("BENCH_PULLS", 3, 20);
 const TRUST_ROUNDS = intEnv("BENCH_TRUST_ROUNDS", 2, 10);
 const PG_PORT = intEnv("BENCH_PG_PORT", 55432);
 const WITH_PGLITE = process.env.BENCH_PGLITE !== "0";
-const KEEP = process.env.BENCH_KEEP === "1";
 const PARTS = new Set((process.env.BENCH_PARTS ?? "blobs,manifests,trust").split(",").map((p) => p.trim()));
 const TRUSTDOCK_NODE_OPTIONS = (process.env.BENCH_TRUSTDOCK_NODE_OPTIONS ?? "").split(" ").filter(Boolean);
 /** The whole bench, start to stop; past it, everything is stopped and the run fails. */
@@ -419,10 +420,7 @@ async function measureManifest(
   const wrk = await runWrk({ ...opts, durationS: DURATION_S });
   const cpu = cpuBetween(before, cpuSnapshot(), groups);
   await checkManifest(side, m, `${what}, after the run`);
-  const e = wrk.socketErrors;
-  if (wrk.non200 > 0) errors.push(`${side.name} ${what}: ${wrk.non200} non-200 responses`);
-  if (e.connect + e.read + e.write + e.timeout > 0)
-    errors.push(`${side.name} ${what}: socket errors ${JSON.stringify(e)}`);
+  recordWrkErrors(`${side.name} ${what}`, wrk);
   const g = cpu.byGroupPctOfCore;
   log(
     `${side.name.padEnd(17)} ${what.padEnd(26)} ${wrk.rps.toFixed(0).padStart(6)} req/s  p50 ${wrk.latencyMs.p50.toFixed(2)} ms  p99 ${wrk.latencyMs.p99.toFixed(2)} ms  ` +
@@ -521,11 +519,7 @@ function table(title: string, column: string, lines: readonly Line[]): string[] 
 
 async function main(): Promise<number> {
   const started = new Date();
-  const work = mkdtempSync(join(tmpdir(), "registry-bench-"));
-  onCleanup("remove temporary folder", async () => {
-    if (KEEP || errors.length > 0) log(`kept ${work} (logs, data)`);
-    else rmSync(work, { recursive: true, force: true });
-  });
+  const work = workFolder("registry-bench-", "logs, data");
   const repository = `library/bench-${started.getTime().toString(36)}${randomBytes(2).toString("hex")}`;
 
   const pgUrl = await startPostgres(PG_PORT);
@@ -704,11 +698,7 @@ async function main(): Promise<number> {
   console.log(["", header, ...tables, ""].join("\n"));
 
   const result = {
-    startedAt: started.toISOString(),
-    finishedAt: new Date().toISOString(),
-    node: process.version,
-    cores: CORES,
-    loadAverageAtEnd: loadavg(),
+    ...runFacts(started),
     settings: {
       durationS: DURATION_S,
       warmupS: WARMUP_S,

@@ -13,8 +13,8 @@
  * missed goal is printed, not fatal.
  */
 import { randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { cpus, loadavg, tmpdir } from "node:os";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { cpus } from "node:os";
 import { join } from "node:path";
 import {
   createCertificateAuthority,
@@ -28,17 +28,19 @@ import {
   intEnv,
   log,
   median,
-  onCleanup,
   psql,
   REPO,
+  recordWrkErrors,
   reportErrors,
   rotate,
   runBench,
+  runFacts,
   runPeerScript,
   startPostgres,
   startServer,
   startTrustdock,
   trustdockToken,
+  workFolder,
   writeResults,
 } from "./harness.js";
 import { get } from "./http.js";
@@ -66,7 +68,6 @@ const CONNECTIONS = intEnv("BENCH_CONNECTIONS", 32);
 const PUBLISHES = intEnv("BENCH_PUBLISHES", 10, 100);
 const PG_PORT = intEnv("BENCH_PG_PORT", 55432);
 const NOTARY_PORT = intEnv("BENCH_NOTARY_PORT", 14443);
-const KEEP = process.env.BENCH_KEEP === "1";
 /** The whole bench, start to stop; past it, everything is stopped and the run fails. */
 const OVERALL_TIMEOUT_MS = 20 * 60 * 1000;
 const CLI_TIMEOUT_MS = 120_000;
@@ -335,10 +336,7 @@ async function measureRead(
   const reqPerServerCpuSecond = wrk.rps / Math.max((serverSide + (g.postgres ?? 0)) / 100, 1e-3);
   const accounted = Object.values(g).reduce((a, b) => a + b, 0);
   const unaccountedPct = round1(Math.max(0, cpu.machineBusyPct * CORES - accounted));
-  const e = wrk.socketErrors;
-  if (wrk.non200 > 0) errors.push(`${side.label} ${file}.json: ${wrk.non200} non-200 responses`);
-  if (e.connect + e.read + e.write + e.timeout > 0)
-    errors.push(`${side.label} ${file}.json: socket errors ${JSON.stringify(e)}`);
+  recordWrkErrors(`${side.label} ${file}.json`, wrk);
   log(
     `${side.label.padEnd(20)} ${`${file}.json`.padEnd(14)} ${wrk.rps.toFixed(0).padStart(7)} req/s  p50 ${wrk.latencyMs.p50.toFixed(2)} ms  p99 ${wrk.latencyMs.p99.toFixed(2)} ms  non-200 ${wrk.non200}  machine busy ${cpu.machineBusyPct}%`,
   );
@@ -476,11 +474,7 @@ function compare(
 
 async function main(): Promise<number> {
   const started = new Date();
-  const work = mkdtempSync(join(tmpdir(), "trust-bench-"));
-  onCleanup("remove temporary folder", async () => {
-    if (KEEP || errors.length > 0) log(`kept ${work} (logs, trust dirs)`);
-    else rmSync(work, { recursive: true, force: true });
-  });
+  const work = workFolder("trust-bench-", "logs, trust dirs");
   const suffix = `${started.getTime().toString(36)}${randomBytes(2).toString("hex")}`;
 
   // 1. PostgreSQL
@@ -633,11 +627,7 @@ async function main(): Promise<number> {
   );
 
   const result = {
-    startedAt: started.toISOString(),
-    finishedAt: new Date().toISOString(),
-    node: process.version,
-    cores: CORES,
-    loadAverageAtEnd: loadavg(),
+    ...runFacts(started),
     settings: {
       durationS: DURATION_S,
       warmupS: WARMUP_S,
