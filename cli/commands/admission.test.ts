@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { stringify } from "yaml";
 import { basicAuth, registryClient } from "../../server/registry/testing/registry-client.js";
 import { trustdock } from "../../test/support/cli.js";
-import { TestRepository, type TrustCall } from "../../test/support/trust-repository.js";
+import { injectedTrustCall, manifestTarget, TestRepository } from "../../test/support/trust-repository.js";
 import { ADMIN_PASSWORD, startTestTrustdock, type TestTrustdock } from "../../test/support/trustdock.js";
 import { admissionCheck } from "./admission.js";
 
@@ -17,17 +17,7 @@ describe("trustdock admission check", () => {
   let signedDigest: string;
   let unsigned: string;
 
-  const trustCall =
-    (gun: string): TrustCall =>
-    async (method, path, body) => {
-      const res = await td.app.inject({
-        method,
-        url: `/v2/${gun}/_trust/${path}`,
-        headers: { authorization: auth, ...(body ? { "content-type": body.contentType } : {}) },
-        ...(body ? { payload: body.body } : {}),
-      });
-      return { status: res.statusCode, body: res.rawPayload };
-    };
+  const trustCall = (gun: string) => injectedTrustCall(td.app, auth, gun);
 
   beforeAll(async () => {
     td = await startTestTrustdock();
@@ -36,10 +26,7 @@ describe("trustdock admission check", () => {
     const image = await registry.pushImage("library/cli-signed", "1.0", { content: "cli signed" });
     await registry.pushImage("library/cli-unsigned", "1.0", { content: "cli unsigned" });
     await TestRepository.create(trustCall(`${td.hostPort}/library/cli-signed`), {
-      "1.0": {
-        length: image.size,
-        hashes: { sha256: Buffer.from(image.digest.slice(7), "hex").toString("base64") },
-      },
+      "1.0": manifestTarget(image),
     });
     signed = `${td.hostPort}/library/cli-signed:1.0`;
     signedDigest = image.digest;

@@ -14,7 +14,7 @@ import { toBase64 } from "../../core/encoding.js";
 import { describeOnEachDatabase } from "../../test/support/databases.js";
 import { httpsRequest } from "../../test/support/http.js";
 import { freePort, waitFor } from "../../test/support/processes.js";
-import { TestRepository, type TrustCall } from "../../test/support/trust-repository.js";
+import { injectedTrustCall, manifestTarget, TestRepository } from "../../test/support/trust-repository.js";
 import { ADMIN_PASSWORD, type TestTrustdock, trustdockForSuite } from "../../test/support/trustdock.js";
 import { AuditLog } from "../projects/audit-log.js";
 import { basicAuth, type RegistryClient, registryClient } from "../registry/testing/registry-client.js";
@@ -106,22 +106,7 @@ describeOnEachDatabase("admission webhook", (databases) => {
     rmSync(policyDir, { recursive: true, force: true });
   });
 
-  const trustCall =
-    (gun: string): TrustCall =>
-    async (method, path, body) => {
-      const res = await td.app.inject({
-        method,
-        url: `/v2/${gun}/_trust/${path}`,
-        headers: { authorization: auth, ...(body ? { "content-type": body.contentType } : {}) },
-        ...(body ? { payload: body.body } : {}),
-      });
-      return { status: res.statusCode, body: res.rawPayload };
-    };
-
-  const target = (image: { digest: string; size: number }) => ({
-    length: image.size,
-    hashes: { sha256: Buffer.from(image.digest.slice(7), "hex").toString("base64") },
-  });
+  const trustCall = (gun: string) => injectedTrustCall(td.app, auth, gun);
 
   /** An image pushed as `<repo>:v1` and, unless told otherwise, signed in Notary under that tag. */
   async function pushImage(prefix: string, opts: { signed?: boolean } = {}) {
@@ -130,7 +115,9 @@ describeOnEachDatabase("admission webhook", (databases) => {
     const pushed = await registry.pushImage(repository, "v1", { content: `${prefix} ${repositories}` });
     const gun = `${td.hostPort}/${repository}`;
     const trust =
-      opts.signed === false ? undefined : await TestRepository.create(trustCall(gun), { v1: target(pushed) });
+      opts.signed === false
+        ? undefined
+        : await TestRepository.create(trustCall(gun), { v1: manifestTarget(pushed) });
     return { repository, gun, image: `${gun}:v1`, digest: pushed.digest, trust };
   }
 
@@ -446,7 +433,7 @@ describeOnEachDatabase("admission webhook", (databases) => {
     const wipe = await trustCall(signed.gun)("DELETE", "tuf/");
     expect(wipe.status).toBe(200);
     await TestRepository.create(trustCall(signed.gun), {
-      v1: target({
+      v1: manifestTarget({
         digest: signed.digest,
         size: (await registry.call("GET", `/v2/${signed.repository}/manifests/v1`)).body.length,
       }),

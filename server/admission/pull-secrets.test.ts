@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { createServer, type Server } from "node:https";
 import { parseImageReference } from "../../core/admission/image-reference.js";
 import { policyFromDocument } from "../../core/admission/policy.js";
-import { TestRepository, type TrustCall } from "../../test/support/trust-repository.js";
+import { injectedTrustCall, manifestTarget, TestRepository } from "../../test/support/trust-repository.js";
 import { ADMIN_PASSWORD, startTestTrustdock, type TestTrustdock } from "../../test/support/trustdock.js";
 import { ProjectStore } from "../projects/project-store.js";
 import { basicAuth, registryClient } from "../registry/testing/registry-client.js";
@@ -30,20 +30,8 @@ describe("admission with a workload's imagePullSecrets", () => {
     await new ProjectStore(td.db).create({ name: "vault", metadata: { public: "false" } });
     const pushed = await registryClient(td.app, auth).pushImage("vault/app", "v1", { content: "private" });
     const gun = `${td.hostPort}/vault/app`;
-    const trustCall: TrustCall = async (method, path, body) => {
-      const res = await td.app.inject({
-        method,
-        url: `/v2/${gun}/_trust/${path}`,
-        headers: { authorization: auth, ...(body ? { "content-type": body.contentType } : {}) },
-        ...(body ? { payload: body.body } : {}),
-      });
-      return { status: res.statusCode, body: res.rawPayload };
-    };
-    await TestRepository.create(trustCall, {
-      v1: {
-        length: pushed.size,
-        hashes: { sha256: Buffer.from(pushed.digest.slice(7), "hex").toString("base64") },
-      },
+    await TestRepository.create(injectedTrustCall(td.app, auth, gun), {
+      v1: manifestTarget(pushed),
     });
     image = `${gun}:v1`;
 

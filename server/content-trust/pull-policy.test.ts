@@ -1,6 +1,6 @@
 import { describeOnEachDatabase } from "../../test/support/databases.js";
 import { waitFor } from "../../test/support/processes.js";
-import { TestRepository, type TrustCall } from "../../test/support/trust-repository.js";
+import { injectedTrustCall, manifestTarget, TestRepository } from "../../test/support/trust-repository.js";
 import { ADMIN_PASSWORD, type TestTrustdock, trustdockForSuite } from "../../test/support/trustdock.js";
 import { ProjectStore } from "../projects/project-store.js";
 import { basicAuth, type RegistryClient, registryClient } from "../registry/testing/registry-client.js";
@@ -27,17 +27,7 @@ describeOnEachDatabase("content trust on pull", (databases) => {
       enable_content_trust: String(notary),
       enable_content_trust_cosign: String(cosign),
     });
-  const trustCall =
-    (gun: string): TrustCall =>
-    async (method, path, body) => {
-      const res = await td.app.inject({
-        method,
-        url: `/v2/${gun}/_trust/${path}`,
-        headers: { authorization: auth, ...(body ? { "content-type": body.contentType } : {}) },
-        ...(body ? { payload: body.body } : {}),
-      });
-      return { status: res.statusCode, body: res.rawPayload };
-    };
+  const trustCall = (gun: string) => injectedTrustCall(td.app, auth, gun);
   const pull = (repository: string, reference: string) =>
     registry.call("GET", `/v2/${repository}/manifests/${reference}`, {
       headers: { accept: "application/vnd.oci.image.manifest.v1+json" },
@@ -58,10 +48,7 @@ describeOnEachDatabase("content trust on pull", (databases) => {
     });
     expect((await pull(repository, image.digest)).status).toBe(412);
 
-    const target = {
-      length: image.size,
-      hashes: { sha256: Buffer.from(image.digest.slice(7), "hex").toString("base64") },
-    };
+    const target = manifestTarget(image);
     await TestRepository.create(trustCall(`${td.hostPort}/${repository}`), { v1: target });
     await eventually("the signed pull", async () => (await pull(repository, "v1")).status === 200);
     expect((await pull(repository, image.digest)).body.equals(image.bytes)).toBe(true);

@@ -1,6 +1,6 @@
 import { describeOnEachDatabase } from "../../test/support/databases.js";
 import { waitFor } from "../../test/support/processes.js";
-import { TestRepository, type TrustCall } from "../../test/support/trust-repository.js";
+import { injectedTrustCall, manifestTarget, TestRepository } from "../../test/support/trust-repository.js";
 import { ADMIN_PASSWORD, type TestTrustdock, trustdockForSuite } from "../../test/support/trustdock.js";
 import { OCI_INDEX, OCI_MANIFEST } from "./manifest-format.js";
 import { buildHarborAccessWorld, type HarborAccessWorld } from "./testing/harbor-access-world.js";
@@ -64,17 +64,7 @@ describeOnEachDatabase("repository catalog through the Harbor API, after real pu
     expect(res.statusCode).toBe(200);
     return res.json<ArtifactView[]>();
   };
-  const trustCall =
-    (gun: string): TrustCall =>
-    async (method, path, body) => {
-      const res = await td.app.inject({
-        method,
-        url: `/v2/${gun}/_trust/${path}`,
-        headers: { authorization: ADMIN, ...(body ? { "content-type": body.contentType } : {}) },
-        ...(body ? { payload: body.body } : {}),
-      });
-      return { status: res.statusCode, body: res.rawPayload };
-    };
+  const trustCall = (gun: string) => injectedTrustCall(td.app, ADMIN, gun);
   /** What Harbor counts as an image's size: the manifest, its config and its layers. */
   const imageSize = (pushed: PushedManifest) => {
     const document = JSON.parse(pushed.bytes.toString()) as {
@@ -229,10 +219,7 @@ describeOnEachDatabase("repository catalog through the Harbor API, after real pu
   });
 
   it("shows a tag as signed once Notary trust data signs the artifact's digest", async () => {
-    const target = {
-      length: image.size,
-      hashes: { sha256: Buffer.from(image.digest.slice(7), "hex").toString("base64") },
-    };
+    const target = manifestTarget(image);
     await TestRepository.create(trustCall(`${td.hostPort}/${repository}`), { v1: target });
     await waitFor(
       "the signed status",

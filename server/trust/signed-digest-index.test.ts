@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { fileMeta } from "../../core/tuf/generate.js";
 import { describeOnEachDatabase } from "../../test/support/databases.js";
 import { waitFor } from "../../test/support/processes.js";
-import { TestRepository, type TrustCall } from "../../test/support/trust-repository.js";
+import { injectedTrustCall, TestRepository } from "../../test/support/trust-repository.js";
 import { ADMIN_PASSWORD, type TestTrustdock, trustdockForSuite } from "../../test/support/trustdock.js";
 import { MetadataStore } from "./metadata-store.js";
 import { SignedDigestIndex } from "./signed-digest-index.js";
@@ -22,20 +22,8 @@ describeOnEachDatabase("SignedDigestIndex", (databases) => {
     suite.beforeClose(() => index.stop());
   });
 
-  const callFor =
-    (gun: string): TrustCall =>
-    async (method, path, body) => {
-      const res = await td.app.inject({
-        method,
-        url: `/v2/${gun}/_trust/${path}`,
-        headers: {
-          authorization: `Basic ${Buffer.from(`admin:${ADMIN_PASSWORD}`).toString("base64")}`,
-          ...(body ? { "content-type": body.contentType } : {}),
-        },
-        ...(body ? { payload: body.body } : {}),
-      });
-      return { status: res.statusCode, body: res.rawPayload };
-    };
+  const callFor = (gun: string) =>
+    injectedTrustCall(td.app, `Basic ${Buffer.from(`admin:${ADMIN_PASSWORD}`).toString("base64")}`, gun);
 
   it("knows the digests signed under any registry name, and learns of new publishes and deletes", async () => {
     const viaIp = callFor(`${td.hostPort}/library/indexed`);

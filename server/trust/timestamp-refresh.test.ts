@@ -1,5 +1,5 @@
 import { describeOnEachDatabase } from "../../test/support/databases.js";
-import { TestRepository } from "../../test/support/trust-repository.js";
+import { injectedTrustCall, TestRepository } from "../../test/support/trust-repository.js";
 import { ADMIN_PASSWORD, type TestTrustdock, trustdockForSuite } from "../../test/support/trustdock.js";
 
 const DAY = 24 * 3600 * 1000;
@@ -21,15 +21,7 @@ describeOnEachDatabase("server-signed timestamp", (databases) => {
 
   beforeAll(async () => {
     td = suite.td;
-    await TestRepository.create(async (method, path, body) => {
-      const res = await td.app.inject({
-        method,
-        url: `/v2/${gun()}/_trust/${path}`,
-        headers: { authorization: basic, ...(body ? { "content-type": body.contentType } : {}) },
-        ...(body ? { payload: body.body } : {}),
-      });
-      return { status: res.statusCode, body: res.rawPayload };
-    });
+    await TestRepository.create(injectedTrustCall(td.app, basic, gun()));
   });
 
   it("is served as signed while it has time left, and re-signed when it nears expiry", async () => {

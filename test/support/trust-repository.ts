@@ -1,3 +1,4 @@
+import type { FastifyInstance } from "fastify";
 import type { FileMeta, PublicKey } from "../../core/tuf/types.js";
 import { publishBody } from "./multipart.js";
 import { ecKey, rootSigned, signedBytes, type TestKey, targetsSigned } from "./tuf-builders.js";
@@ -8,6 +9,31 @@ export type TrustCall = (
   path: string,
   body?: { body: Buffer; contentType: string },
 ) => Promise<{ status: number; body: Buffer }>;
+
+/** Trust API calls through `app.inject` to `gun`'s trust data, with `authorization` on every one. */
+export function injectedTrustCall(
+  app: { inject: FastifyInstance["inject"] },
+  authorization: string,
+  gun: string,
+): TrustCall {
+  return async (method, path, body) => {
+    const res = await app.inject({
+      method,
+      url: `/v2/${gun}/_trust/${path}`,
+      headers: { authorization, ...(body ? { "content-type": body.contentType } : {}) },
+      ...(body ? { payload: body.body } : {}),
+    });
+    return { status: res.statusCode, body: res.rawPayload };
+  };
+}
+
+/** The TUF target that signs a pushed manifest: its length and sha256, as `docker trust sign` writes them. */
+export function manifestTarget(manifest: { digest: string; size: number }): FileMeta {
+  return {
+    length: manifest.size,
+    hashes: { sha256: Buffer.from(manifest.digest.slice("sha256:".length), "hex").toString("base64") },
+  };
+}
 
 /**
  * A repository published the way `notary init` does with a server-managed snapshot key: the test holds
