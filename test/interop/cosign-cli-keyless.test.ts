@@ -1,9 +1,7 @@
-import { execFile } from "node:child_process";
 import { KeyObject } from "node:crypto";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { generateKeyPair, loadPrivateKey } from "../../core/cosign/keys.js";
 import { signPayload } from "../../core/cosign/signature.js";
 import {
@@ -21,24 +19,17 @@ import { certificateAuthority, fulcioLeaf } from "../../core/cosign/testdata/cer
 import { sha256Hex } from "../../core/digest.js";
 import { toBase64 } from "../../core/encoding.js";
 import { trustdock } from "../support/cli.js";
-import { commandExists, describeWithPeer } from "../support/peers.js";
-import { sharedDir } from "../support/shared.js";
+import { describeWithPeer } from "../support/peers.js";
+import {
+  certDirTrusting,
+  dockerConfigWith,
+  makeImage,
+  runOk,
+  skopeoAndMkimgExist,
+} from "../support/skopeo.js";
 import { ADMIN_PASSWORD, startTestTrustdock, type TestTrustdock } from "../support/trustdock.js";
 
-const execFileAsync = promisify(execFile);
-const MKIMG = join(sharedDir, "peers", "mkimg.sh");
 const TEST_TIMEOUT_MS = 120_000;
-
-async function runOk(file: string, args: string[]): Promise<string> {
-  const pending = execFileAsync(file, args, { timeout: 60_000, encoding: "utf8" });
-  pending.child.stdin?.end();
-  try {
-    return (await pending).stdout;
-  } catch (err) {
-    const e = err as { stdout?: string; stderr?: string };
-    throw new Error(`${file} ${args.join(" ")} failed\nstdout: ${e.stdout}\nstderr: ${e.stderr}`);
-  }
-}
 
 /**
  * Signature manifests made here rather than by `trustdock sign` (keyless ones, tampered ones), written
@@ -46,7 +37,7 @@ async function runOk(file: string, args: string[]): Promise<string> {
  */
 describeWithPeer(
   "skopeo and ../shared/peers/mkimg.sh",
-  commandExists("skopeo") && existsSync(MKIMG),
+  skopeoAndMkimgExist(),
   "trustdock verify of keyless and tampered signatures pushed by skopeo",
   () => {
     let td: TestTrustdock;
@@ -60,17 +51,11 @@ describeWithPeer(
     beforeAll(async () => {
       td = await startTestTrustdock();
       scratch = mkdtempSync(join(tmpdir(), "trustdock-cosign-keyless-"));
-      certDir = join(scratch, "certs");
-      mkdirSync(certDir);
-      copyFileSync(td.tls.caCert, join(certDir, "ca.crt"));
-      mkdirSync(join(scratch, "docker"));
-      writeFileSync(
-        join(scratch, "docker", "config.json"),
-        JSON.stringify({ auths: { [td.hostPort]: { auth: Buffer.from(creds).toString("base64") } } }),
-      );
+      certDir = certDirTrusting(scratch, td.tls.caCert);
+      dockerConfigWith(scratch, td.hostPort, creds);
       for (const repo of ["library/keyless", "library/tampered"]) {
         const layout = join(scratch, repo.replace("/", "-"));
-        digests[repo] = (await runOk("bash", [MKIMG, layout, `content of ${repo}`])).trim();
+        digests[repo] = await makeImage(layout, `content of ${repo}`);
         await copyIn(`oci:${layout}:latest`, image(repo));
       }
     }, TEST_TIMEOUT_MS);

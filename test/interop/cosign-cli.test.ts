@@ -1,18 +1,7 @@
-import { execFile } from "node:child_process";
-import {
-  chmodSync,
-  copyFileSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { bundleFromJSON } from "@sigstore/bundle";
 import { toSignedEntity, toTrustMaterial, Verifier } from "@sigstore/verify";
 import { parsePublicKeyPem } from "../../core/cosign/keys.js";
@@ -27,12 +16,16 @@ import { buildSimpleSigningPayload } from "../../core/cosign/simple-signing.js";
 import { sha256Hex } from "../../core/digest.js";
 import { trustdock } from "../support/cli.js";
 import { adminToken, httpsRequest } from "../support/http.js";
-import { commandExists, describeWithPeer } from "../support/peers.js";
-import { sharedDir } from "../support/shared.js";
+import { describeWithPeer } from "../support/peers.js";
+import {
+  certDirTrusting,
+  dockerConfigWith,
+  makeImage,
+  runOk,
+  skopeoAndMkimgExist,
+} from "../support/skopeo.js";
 import { ADMIN_PASSWORD, startTestTrustdock, type TestTrustdock } from "../support/trustdock.js";
 
-const execFileAsync = promisify(execFile);
-const MKIMG = join(sharedDir, "peers", "mkimg.sh");
 const TEST_TIMEOUT_MS = 120_000;
 const PASSWORD = "cosign-test-password";
 
@@ -40,20 +33,9 @@ interface Manifest {
   layers: { mediaType: string; digest: string; size: number; annotations?: Record<string, string> }[];
 }
 
-async function runOk(file: string, args: string[]): Promise<string> {
-  const pending = execFileAsync(file, args, { timeout: 60_000, encoding: "utf8" });
-  pending.child.stdin?.end();
-  try {
-    return (await pending).stdout;
-  } catch (err) {
-    const e = err as { stdout?: string; stderr?: string };
-    throw new Error(`${file} ${args.join(" ")} failed\nstdout: ${e.stdout}\nstderr: ${e.stderr}`);
-  }
-}
-
 describeWithPeer(
   "skopeo and ../shared/peers/mkimg.sh",
-  commandExists("skopeo") && existsSync(MKIMG),
+  skopeoAndMkimgExist(),
   "trustdock sign and verify against a registry",
   () => {
     let td: TestTrustdock;
@@ -83,16 +65,9 @@ describeWithPeer(
         res.on("finish", () => requests.push(`${req.method} ${req.url?.split("?")[0]} ${res.statusCode}`));
       });
       scratch = mkdtempSync(join(tmpdir(), "trustdock-cosign-cli-"));
-      certDir = join(scratch, "certs");
-      mkdirSync(certDir);
-      copyFileSync(td.tls.caCert, join(certDir, "ca.crt"));
+      certDir = certDirTrusting(scratch, td.tls.caCert);
       // The CLI finds the registry's credentials where docker keeps them, never in a flag.
-      dockerConfig = join(scratch, "docker");
-      mkdirSync(dockerConfig);
-      writeFileSync(
-        join(dockerConfig, "config.json"),
-        JSON.stringify({ auths: { [td.hostPort]: { auth: Buffer.from(creds).toString("base64") } } }),
-      );
+      dockerConfig = dockerConfigWith(scratch, td.hostPort, creds);
       for (const repo of [
         "library/app",
         "library/annotated",
@@ -101,7 +76,7 @@ describeWithPeer(
         "library/helped",
       ]) {
         const layout = join(scratch, repo.replace("/", "-"));
-        digests[repo] = (await runOk("bash", [MKIMG, layout, `content of ${repo}`])).trim();
+        digests[repo] = await makeImage(layout, `content of ${repo}`);
         await skopeo([
           "copy",
           "--dest-creds",

@@ -1,16 +1,12 @@
-import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
-import { commandExists, describeWithPeer } from "../support/peers.js";
-import { sharedDir } from "../support/shared.js";
+import { describeWithPeer } from "../support/peers.js";
+import { certDirTrusting, makeImage, runOk, skopeoAndMkimgExist } from "../support/skopeo.js";
 import { ADMIN_PASSWORD, startTestTrustdock, type TestTrustdock } from "../support/trustdock.js";
 
-const execFileAsync = promisify(execFile);
-const MKIMG = join(sharedDir, "peers", "mkimg.sh");
 const TEST_TIMEOUT_MS = 120_000;
 
 interface Logged {
@@ -28,20 +24,9 @@ interface OciManifest {
   layers: Array<{ digest: string }>;
 }
 
-async function runOk(file: string, args: string[]): Promise<string> {
-  const pending = execFileAsync(file, args, { timeout: 60_000, encoding: "utf8" });
-  pending.child.stdin?.end();
-  try {
-    return (await pending).stdout;
-  } catch (err) {
-    const e = err as { stdout?: string; stderr?: string };
-    throw new Error(`${file} ${args.join(" ")} failed\nstdout: ${e.stdout}\nstderr: ${e.stderr}`);
-  }
-}
-
 describeWithPeer(
   "skopeo and ../shared/peers/mkimg.sh",
-  commandExists("skopeo") && existsSync(MKIMG),
+  skopeoAndMkimgExist(),
   "skopeo against Trustdock's registry",
   () => {
     let td: TestTrustdock;
@@ -52,10 +37,7 @@ describeWithPeer(
     beforeAll(async () => {
       td = await startTestTrustdock();
       scratch = mkdtempSync(join(tmpdir(), "trustdock-skopeo-"));
-      // skopeo trusts every *.crt in --cert-dir as a CA for the registry.
-      certDir = join(scratch, "certs");
-      mkdirSync(certDir);
-      copyFileSync(td.tls.caCert, join(certDir, "ca.crt"));
+      certDir = certDirTrusting(scratch, td.tls.caCert);
       // What the server answered, seen from its HTTP server: which requests carried which bodies.
       td.app.server.on("request", (req: IncomingMessage, res: ServerResponse) => {
         res.on("finish", () =>
@@ -94,7 +76,7 @@ describeWithPeer(
       "copies an OCI image in and back out unchanged, inspects it and lists its tags",
       async () => {
         const layout = join(scratch, "image");
-        const printed = (await runOk("bash", [MKIMG, layout, "hello from skopeo"])).trim();
+        const printed = await makeImage(layout, "hello from skopeo");
         const image = layoutDigests(layout);
         expect(printed).toBe(image.manifest);
 
@@ -142,7 +124,7 @@ describeWithPeer(
       "deletes an image by reference: its manifest and tags are gone",
       async () => {
         const layout = join(scratch, "doomed");
-        await runOk("bash", [MKIMG, layout, "to be deleted"]);
+        await makeImage(layout, "to be deleted");
         const image = layoutDigests(layout);
         await pushFrom(layout, ref("library/doomed", "v1"));
 
@@ -174,7 +156,7 @@ describeWithPeer(
       "copies between two repositories by mounting the layer instead of sending it again",
       async () => {
         const layout = join(scratch, "mounted");
-        await runOk("bash", [MKIMG, layout, "mount me"]);
+        await makeImage(layout, "mount me");
         const image = layoutDigests(layout);
         await pushFrom(layout, ref("library/mount-source", "v1"));
         requests.length = 0;
