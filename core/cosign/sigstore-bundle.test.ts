@@ -1,6 +1,5 @@
-import { createPrivateKey, generateKeyPairSync, type KeyObject } from "node:crypto";
-import { bundleFromJSON } from "@sigstore/bundle";
-import { toSignedEntity, toTrustMaterial, Verifier } from "@sigstore/verify";
+import { createPrivateKey, generateKeyPairSync } from "node:crypto";
+import { sigstoreVerify } from "../../test/support/sigstore.js";
 import { sha256Hex } from "../digest.js";
 import { fromBase64, toBase64, utf8 } from "../encoding.js";
 import { signPayload } from "./signature.js";
@@ -20,25 +19,6 @@ import { certificateAuthority, fulcioLeaf } from "./testdata/certificates.js";
 
 const digest = `sha256:${"ef".repeat(32)}`;
 const image = { repository: "127.0.0.1:5000/library/app", manifestDigest: digest };
-
-/** @sigstore/verify, given only the public key: no transparency log, no timestamp authority. */
-function sigstoreVerify(bundleBytes: Uint8Array, publicKey: KeyObject): void {
-  const trust = toTrustMaterial(
-    {
-      mediaType: "application/vnd.dev.sigstore.trustedroot+json;version=0.1",
-      certificateAuthorities: [],
-      timestampAuthorities: [],
-      tlogs: [],
-      ctlogs: [],
-    },
-    (hint: string) => {
-      if (hint !== publicKeyHint(publicKey)) throw new Error(`no key for hint ${hint}`);
-      return { publicKey, validFor: () => true };
-    },
-  );
-  const verifier = new Verifier(trust, { tlogThreshold: 0, ctlogThreshold: 0, timestampThreshold: 0 });
-  verifier.verify(toSignedEntity(bundleFromJSON(JSON.parse(Buffer.from(bundleBytes).toString("utf8")))));
-}
 
 // biome-ignore lint/suspicious/noExplicitAny: tests reach anywhere into the bundle's JSON to tamper with it
 type BundleJson = Record<string, any>;
