@@ -8,7 +8,7 @@ import { httpsRequest } from "../../test/support/http.js";
 import { freePort, killGroup, spawnTrustdockUp, waitFor } from "../../test/support/processes.js";
 import { ADMIN_PASSWORD } from "../../test/support/trustdock.js";
 import { OCI_MANIFEST } from "./manifest-format.js";
-import { basicAuth } from "./testing/registry-client.js";
+import { basicAuth, ociImageManifest } from "./testing/registry-client.js";
 
 const ADMIN_BASIC = basicAuth("admin", ADMIN_PASSWORD);
 
@@ -85,24 +85,7 @@ describeOnEachDatabase("kill -9 of the server during registry pushes", (database
         return;
       blobs.set(sha256(config), config);
 
-      const manifest = Buffer.from(
-        JSON.stringify({
-          schemaVersion: 2,
-          mediaType: OCI_MANIFEST,
-          config: {
-            mediaType: "application/vnd.oci.image.config.v1+json",
-            digest: sha256(config),
-            size: config.length,
-          },
-          layers: [
-            {
-              mediaType: "application/vnd.oci.image.layer.v1.tar+gzip",
-              digest: sha256(layer),
-              size: layer.length,
-            },
-          ],
-        }),
-      );
+      const manifest = ociImageManifest(config, [layer]);
       const put = await call("PUT", `/v2/${repo}/manifests/${sha256(manifest)}`, manifest, OCI_MANIFEST);
       if (put.status === 201) manifests.set(sha256(manifest), manifest);
     };

@@ -12,7 +12,7 @@ import {
   pushUnderCollection,
   type RegistryCall,
 } from "../../server/registry/testing/push-under-collection.js";
-import { sha256 } from "../../server/registry/testing/registry-client.js";
+import { ociImageManifest, sha256 } from "../../server/registry/testing/registry-client.js";
 import { BlobStore } from "../../server/storage/blob-store.js";
 import { PgDb } from "../../server/storage/pg-driver.js";
 import { type TlsMaterialPaths, tlsMaterialPaths } from "../../server/tls/certificate-authority.js";
@@ -140,24 +140,7 @@ describeWithPeer(
           })
         ).status,
       ).toBe(201);
-      const manifest = Buffer.from(
-        JSON.stringify({
-          schemaVersion: 2,
-          mediaType: OCI_MANIFEST,
-          config: {
-            mediaType: "application/vnd.oci.image.config.v1+json",
-            digest: sha256(config),
-            size: config.length,
-          },
-          layers: [
-            {
-              mediaType: "application/vnd.oci.image.layer.v1.tar+gzip",
-              digest: sha256(layer),
-              size: layer.length,
-            },
-          ],
-        }),
-      );
+      const manifest = ociImageManifest(config, [layer]);
       const put = await a("PUT", `/v2/${repo}/manifests/v1`, {
         headers: { "content-type": OCI_MANIFEST },
         body: manifest,

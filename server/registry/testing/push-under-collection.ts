@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { CollectionReport } from "../garbage-collector.js";
 import { OCI_MANIFEST } from "../manifest-format.js";
-import { sha256 } from "./registry-client.js";
+import { ociImageManifest, sha256 } from "./registry-client.js";
 
 // Test support: image pushes racing garbage collections, then a check that every manifest the registry
 // still holds can be pulled with all its blobs, byte for byte. Used in-process and across server processes.
@@ -125,22 +125,7 @@ async function pushImage(
     [sha256(base), base],
     [sha256(own), own],
   ]);
-  const bytes = Buffer.from(
-    JSON.stringify({
-      schemaVersion: 2,
-      mediaType: OCI_MANIFEST,
-      config: {
-        mediaType: "application/vnd.oci.image.config.v1+json",
-        digest: sha256(config),
-        size: config.length,
-      },
-      layers: [base, own].map((layer) => ({
-        mediaType: "application/vnd.oci.image.layer.v1.tar+gzip",
-        digest: sha256(layer),
-        size: layer.length,
-      })),
-    }),
-  );
+  const bytes = ociImageManifest(config, [base, own]);
   const digest = sha256(bytes);
   let missing = [...blobs.keys()];
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {

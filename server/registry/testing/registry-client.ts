@@ -38,6 +38,26 @@ export interface PushedManifest extends Descriptor {
   reply: RegistryReply;
 }
 
+/** The bytes of an OCI image manifest naming `config` and `layers` (gzip tar layers), as a push sends them. */
+export function ociImageManifest(config: Buffer, layers: readonly Buffer[]): Buffer {
+  return Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: OCI_MANIFEST,
+      config: {
+        mediaType: "application/vnd.oci.image.config.v1+json",
+        digest: sha256(config),
+        size: config.length,
+      },
+      layers: layers.map((layer) => ({
+        mediaType: "application/vnd.oci.image.layer.v1.tar+gzip",
+        digest: sha256(layer),
+        size: layer.length,
+      })),
+    }),
+  );
+}
+
 /** Registry requests through `app.inject`, sending `authorization` unless told otherwise. */
 export function registryClient(app: Pick<FastifyInstance, "inject">, authorization: string) {
   const call = async (method: string, path: string, opts: CallOptions = {}): Promise<RegistryReply> => {
