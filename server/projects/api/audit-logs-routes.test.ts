@@ -1,7 +1,8 @@
 import { describeOnEachDatabase } from "../../../test/support/databases.js";
+import { apiForSuite } from "../../../test/support/harbor-api.js";
 import { AuditLog } from "../audit-log.js";
-import { type AccessWorld, seedAccessWorld } from "../testing/access-world.js";
-import { type ApiClient, startApi } from "../testing/api-client.js";
+import type { AccessWorld } from "../testing/access-world.js";
+import type { ApiClient } from "../testing/api-client.js";
 
 interface Entry {
   id: number;
@@ -13,17 +14,15 @@ interface Entry {
 }
 
 describeOnEachDatabase("Harbor audit log API", (factory) => {
-  let dispose: () => Promise<void>;
+  const suite = apiForSuite(factory);
   let api: ApiClient;
   let world: AccessWorld;
 
   beforeAll(async () => {
-    const created = await factory.create();
-    dispose = created.dispose;
-    world = await seedAccessWorld(created.db);
-    api = await startApi(created.db);
+    api = suite.api;
+    world = suite.world;
     // What the registry records, and an entry the API writes itself.
-    const audit = new AuditLog(created.db);
+    const audit = new AuditLog(suite.db);
     await audit.record({
       username: "developer",
       operation: "push",
@@ -43,10 +42,6 @@ describeOnEachDatabase("Harbor audit log API", (factory) => {
       resource: "team/old",
     });
     await api.call("POST", "/projects", { as: "guest", body: { project_name: "guests" } });
-  });
-  afterAll(async () => {
-    await api.close();
-    await dispose();
   });
 
   it("lists every entry, newest first, for the system admin", async () => {

@@ -1,29 +1,21 @@
 import { generateKeyPairSync } from "node:crypto";
 import { generateKeyPair, publicKeyToPem } from "../../../core/cosign/keys.js";
 import { describeOnEachDatabase } from "../../../test/support/databases.js";
+import { apiForSuite } from "../../../test/support/harbor-api.js";
 import { cosignKeyMigrations } from "../../content-trust/cosign-key-store.js";
 import { migrate } from "../../storage/migrations.js";
-import { seedAccessWorld } from "../testing/access-world.js";
-import { type ApiClient, startApi } from "../testing/api-client.js";
+import type { ApiClient } from "../testing/api-client.js";
 
 const PATH = "/projects/team/cosign-keys";
 const pem = (algorithm: "ecdsa-p256" | "ecdsa-p384" | "ed25519") =>
   generateKeyPair("pw", algorithm).publicKeyPem;
 
 describeOnEachDatabase("Harbor API: a project's trusted cosign keys", (factory) => {
-  let dispose: () => Promise<void>;
+  const suite = apiForSuite(factory, { prepare: (db) => migrate(db, "cosign-keys", cosignKeyMigrations) });
   let api: ApiClient;
 
-  beforeAll(async () => {
-    const created = await factory.create();
-    dispose = created.dispose;
-    await seedAccessWorld(created.db);
-    await migrate(created.db, "cosign-keys", cosignKeyMigrations);
-    api = await startApi(created.db);
-  });
-  afterAll(async () => {
-    await api.close();
-    await dispose();
+  beforeAll(() => {
+    api = suite.api;
   });
 
   it("lets the project admin add keys of each kind cosign verifies with, and members read them", async () => {

@@ -1,20 +1,13 @@
 import { describeOnEachDatabase } from "../../../test/support/databases.js";
-import { seedAccessWorld } from "../testing/access-world.js";
-import { type ApiClient, startApi } from "../testing/api-client.js";
+import { apiForSuite } from "../../../test/support/harbor-api.js";
+import type { ApiClient } from "../testing/api-client.js";
 
 describeOnEachDatabase("Harbor project metadata API", (factory) => {
-  let dispose: () => Promise<void>;
+  const suite = apiForSuite(factory);
   let api: ApiClient;
 
-  beforeAll(async () => {
-    const created = await factory.create();
-    dispose = created.dispose;
-    await seedAccessWorld(created.db);
-    api = await startApi(created.db);
-  });
-  afterAll(async () => {
-    await api.close();
-    await dispose();
+  beforeAll(() => {
+    api = suite.api;
   });
 
   it("reads all of a project's metadata, or one entry", async () => {

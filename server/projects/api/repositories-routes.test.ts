@@ -1,7 +1,7 @@
 import { describeOnEachDatabase } from "../../../test/support/databases.js";
+import { apiForSuite } from "../../../test/support/harbor-api.js";
 import { type CatalogArtifact, EMPTY_CATALOG, type RepositoryCatalog } from "../catalog.js";
-import { seedAccessWorld } from "../testing/access-world.js";
-import { type ApiClient, startApi } from "../testing/api-client.js";
+import type { ApiClient } from "../testing/api-client.js";
 
 const pushed = new Date("2026-01-02T03:04:05.000Z");
 const SIGNED = `sha256:${"a".repeat(64)}`;
@@ -49,25 +49,20 @@ const catalog: RepositoryCatalog = {
 };
 
 describeOnEachDatabase("Harbor repositories and artifacts API", (factory) => {
-  let dispose: () => Promise<void>;
-  let api: ApiClient;
   const checked: string[] = [];
-
-  beforeAll(async () => {
-    const created = await factory.create();
-    dispose = created.dispose;
-    await seedAccessWorld(created.db);
-    api = await startApi(created.db, {
+  const suite = apiForSuite(factory, {
+    options: {
       catalog,
       isSigned: async (repository, digest) => {
         checked.push(`${repository}@${digest}`);
         return digest === SIGNED;
       },
-    });
+    },
   });
-  afterAll(async () => {
-    await api.close();
-    await dispose();
+  let api: ApiClient;
+
+  beforeAll(() => {
+    api = suite.api;
   });
 
   it("lists a project's repositories from the catalog, paged", async () => {
