@@ -24,8 +24,8 @@ import {
   certDirTrusting,
   dockerConfigWith,
   makeImage,
-  runOk,
   skopeoAndMkimgExist,
+  skopeoCopy,
 } from "../support/skopeo.js";
 import { ADMIN_PASSWORD, startTestTrustdock, type TestTrustdock } from "../support/trustdock.js";
 
@@ -65,16 +65,7 @@ describeWithPeer(
     });
 
     const copyIn = (from: string, to: string) =>
-      runOk("skopeo", [
-        "copy",
-        "--preserve-digests",
-        "--dest-creds",
-        creds,
-        "--dest-cert-dir",
-        certDir,
-        from,
-        `docker://${to}`,
-      ]);
+      skopeoCopy(from, `docker://${to}`, { creds, certDir, preserveDigests: true });
 
     /** The `.sig` manifest of `repo`'s image holding these layers, pushed by skopeo from an OCI layout. */
     async function pushSignatures(repo: string, layers: { descriptor: Descriptor; content: Uint8Array }[]) {

@@ -22,6 +22,7 @@ import {
   makeImage,
   runOk,
   skopeoAndMkimgExist,
+  skopeoCopy,
 } from "../support/skopeo.js";
 import { ADMIN_PASSWORD, startTestTrustdock, type TestTrustdock } from "../support/trustdock.js";
 
@@ -76,15 +77,7 @@ describeWithPeer(
       ]) {
         const layout = join(scratch, repo.replace("/", "-"));
         digests[repo] = await makeImage(layout, `content of ${repo}`);
-        await skopeo([
-          "copy",
-          "--dest-creds",
-          creds,
-          "--dest-cert-dir",
-          certDir,
-          `oci:${layout}:latest`,
-          `docker://${image(repo)}`,
-        ]);
+        await skopeoCopy(`oci:${layout}:latest`, `docker://${image(repo)}`, { creds, certDir });
       }
       for (const name of ["alice", "bob"]) {
         const made = await trustdock(["key", "generate", "--output-key-prefix", join(scratch, name)], {
@@ -316,20 +309,15 @@ describeWithPeer(
       async () => {
         const digest = digests["library/app"] as string;
         for (const tag of ["v1", signatureTag(digest)])
-          await skopeo([
-            "copy",
-            "--preserve-digests",
-            "--src-creds",
-            creds,
-            "--src-cert-dir",
-            certDir,
-            "--dest-creds",
-            creds,
-            "--dest-cert-dir",
-            certDir,
+          await skopeoCopy(
             `docker://${image("library/app", tag)}`,
             `docker://${image("library/copied", tag)}`,
-          ]);
+            {
+              creds,
+              certDir,
+              preserveDigests: true,
+            },
+          );
         for (const name of ["alice", "bob"]) {
           const res = await trustdock(["verify", "--key", pubFile(name), image("library/copied")], {
             env: env(),

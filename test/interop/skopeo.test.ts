@@ -4,7 +4,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describeWithPeer } from "../support/peers.js";
-import { certDirTrusting, makeImage, runOk, skopeoAndMkimgExist } from "../support/skopeo.js";
+import { certDirTrusting, makeImage, runOk, skopeoAndMkimgExist, skopeoCopy } from "../support/skopeo.js";
 import { ADMIN_PASSWORD, startTestTrustdock, type TestTrustdock } from "../support/trustdock.js";
 
 const TEST_TIMEOUT_MS = 120_000;
@@ -54,7 +54,7 @@ describeWithPeer(
     const ref = (repo: string, tag: string) => `docker://${td.hostPort}/${repo}:${tag}`;
     const skopeo = (args: string[]) => runOk("skopeo", args);
     const pushFrom = (layout: string, to: string) =>
-      skopeo(["copy", "--dest-creds", creds, "--dest-cert-dir", certDir, `oci:${layout}:latest`, to]);
+      skopeoCopy(`oci:${layout}:latest`, to, { creds, certDir });
     const sha256 = (file: string) =>
       `sha256:${createHash("sha256").update(readFileSync(file)).digest("hex")}`;
 
@@ -84,15 +84,7 @@ describeWithPeer(
         await pushFrom(layout, ref("library/skopeo", "v2"));
 
         const back = join(scratch, "back");
-        await skopeo([
-          "copy",
-          "--src-creds",
-          creds,
-          "--src-cert-dir",
-          certDir,
-          ref("library/skopeo", "v1"),
-          `oci:${back}:latest`,
-        ]);
+        await skopeoCopy(ref("library/skopeo", "v1"), `oci:${back}:latest`, { creds, certDir });
         const returned = layoutDigests(back);
         expect(returned.manifest).toBe(image.manifest);
         expect(returned.layers).toEqual(image.layers);
@@ -161,19 +153,10 @@ describeWithPeer(
         await pushFrom(layout, ref("library/mount-source", "v1"));
         requests.length = 0;
 
-        await skopeo([
-          "copy",
-          "--src-creds",
+        await skopeoCopy(ref("library/mount-source", "v1"), ref("library/mount-target", "v1"), {
           creds,
-          "--src-cert-dir",
           certDir,
-          "--dest-creds",
-          creds,
-          "--dest-cert-dir",
-          certDir,
-          ref("library/mount-source", "v1"),
-          ref("library/mount-target", "v1"),
-        ]);
+        });
 
         const toTarget = requests.filter((r) => r.url.startsWith("/v2/library/mount-target/blobs/uploads/"));
         const mounts = toTarget.filter((r) => r.method === "POST" && r.url.includes("mount="));

@@ -53,3 +53,24 @@ export function dockerConfigWith(scratch: string, hostPort: string, creds: strin
   );
   return dockerConfig;
 }
+
+/**
+ * `skopeo copy from to`, with `creds` and `certDir` given for each side that is a registry (docker://);
+ * `preserveDigests` makes skopeo refuse to change the manifest rather than convert it.
+ */
+export function skopeoCopy(
+  from: string,
+  to: string,
+  opts: { creds: string; certDir: string; preserveDigests?: boolean },
+): Promise<string> {
+  const registry = (side: "src" | "dest", ref: string) =>
+    ref.startsWith("docker://") ? [`--${side}-creds`, opts.creds, `--${side}-cert-dir`, opts.certDir] : [];
+  return runOk("skopeo", [
+    "copy",
+    ...(opts.preserveDigests ? ["--preserve-digests"] : []),
+    ...registry("src", from),
+    ...registry("dest", to),
+    from,
+    to,
+  ]);
+}
