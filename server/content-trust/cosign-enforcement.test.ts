@@ -368,10 +368,9 @@ describeOnEachDatabase("cosign enforcement on pull", (databases) => {
     });
   });
 
-  // The embedded database is one process's alone.
-  (databases.driver === "postgres" ? it : it.skip)(
-    "two servers on one database see each other's changes",
-    async () => {
+  // Only on PostgreSQL: an embedded database belongs to one process, so there is no second server to ask.
+  if (databases.driver === "postgres")
+    it("two servers on one database see each other's changes", async () => {
       const db = new PgDb(databaseUrl ?? "");
       const unusedSigner = {} as TrustSigner; // no trust data is published through the second server
       const second = await buildServer({ db, signer: unusedSigner, blobDir: join(td.dataDir, "blobs") });
@@ -399,6 +398,5 @@ describeOnEachDatabase("cosign enforcement on pull", (databases) => {
         await second.close();
         await db.close();
       }
-    },
-  );
+    });
 });
