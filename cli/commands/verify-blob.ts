@@ -1,4 +1,3 @@
-import type { X509Certificate } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import type { Command } from "commander";
 import { parseCertificatesPem } from "../../core/cosign/certificate.js";
@@ -11,18 +10,13 @@ import {
   parseLocalSignedPayload,
   verifyBlob,
 } from "../../core/cosign/verify-blob.js";
+import { type KeylessFlags, keylessTrust } from "../keyless-flags.js";
 
-interface VerifyBlobOptions {
+interface VerifyBlobOptions extends KeylessFlags {
   key?: string;
   signature?: string;
   bundle?: string;
   certificate?: string;
-  certificateChain?: string;
-  caRoots?: string;
-  certificateIdentity?: string;
-  certificateIdentityRegexp?: string;
-  certificateOidcIssuer?: string;
-  certificateOidcIssuerRegexp?: string;
   insecureIgnoreTlog?: boolean;
 }
 
@@ -113,48 +107,10 @@ function verifierFrom(opts: VerifyBlobOptions, bundle: LocalSignedPayload | unde
       : bundle?.cert && Buffer.from(bundle.cert, "base64").toString("utf8");
   if (!certificatePem)
     throw new Error("please provide a public key (--key) or a certificate (--certificate)");
-  if (opts.certificateIdentity === undefined && opts.certificateIdentityRegexp === undefined)
-    throw new Error(
-      "--certificate-identity or --certificate-identity-regexp is required for verification in keyless mode",
-    );
-  if (opts.certificateOidcIssuer === undefined && opts.certificateOidcIssuerRegexp === undefined)
-    throw new Error(
-      "--certificate-oidc-issuer or --certificate-oidc-issuer-regexp is required for verification in keyless mode",
-    );
+  const keyless = keylessTrust(opts);
   const [certificate] = parseCertificatesPem(certificatePem);
   if (!certificate) throw new Error("the certificate holds no CERTIFICATE block");
-  const chain = opts.certificateChain === undefined ? [] : certificatesIn(opts.certificateChain);
-  const roots: X509Certificate[] = opts.caRoots === undefined ? [] : certificatesIn(opts.caRoots);
-  // As cosign: the chain file ends with the root it trusts; what comes before are intermediates.
-  const chainRoot = chain.at(-1);
-  if (chainRoot) roots.push(chainRoot);
-  if (roots.length === 0)
-    throw new Error("no root to verify the certificate with: pass --certificate-chain or --ca-roots");
-  return {
-    kind: "certificate",
-    certificate,
-    trust: { roots, intermediates: chain.slice(0, -1) },
-    policy: {
-      identity: opts.certificateIdentity,
-      identityRegexp: regexpOption(opts.certificateIdentityRegexp, "--certificate-identity-regexp"),
-      oidcIssuer: opts.certificateOidcIssuer,
-      oidcIssuerRegexp: regexpOption(opts.certificateOidcIssuerRegexp, "--certificate-oidc-issuer-regexp"),
-    },
-    now: new Date(),
-  };
-}
-
-function regexpOption(source: string | undefined, flag: string): RegExp | undefined {
-  if (source === undefined) return undefined;
-  try {
-    return new RegExp(source);
-  } catch {
-    throw new Error(`${flag}: not a regular expression: ${source}`);
-  }
-}
-
-function certificatesIn(path: string): X509Certificate[] {
-  return parseCertificatesPem(readFileSync(path, "utf8"));
+  return { kind: "certificate", certificate, ...keyless, now: new Date() };
 }
 
 async function readStdin(): Promise<Buffer> {

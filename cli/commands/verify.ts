@@ -26,19 +26,14 @@ import {
   verifySignatureLayer,
 } from "../../core/cosign/verify-image.js";
 import { collectAnnotation } from "../cosign-annotations.js";
+import { type KeylessFlags, keylessTrust } from "../keyless-flags.js";
 import { referenceName } from "../registry/image-names.js";
 import { openRegistry } from "../registry/open-registry.js";
 import type { RegistryClient } from "../registry/registry-client.js";
 
-interface VerifyOptions {
+interface VerifyOptions extends KeylessFlags {
   key?: string;
   annotations: Record<string, string>;
-  certificateChain?: string;
-  caRoots?: string;
-  certificateIdentity?: string;
-  certificateIdentityRegexp?: string;
-  certificateOidcIssuer?: string;
-  certificateOidcIssuerRegexp?: string;
   insecureIgnoreTlog?: boolean;
   ca?: string;
 }
@@ -170,46 +165,7 @@ function verifierFrom(opts: VerifyOptions): Verifier {
       throw new Error("--key cannot be combined with --certificate-chain or --ca-roots");
     return { kind: "keys", keys: [parsePublicKeyPem(readFileSync(opts.key, "utf8"))] };
   }
-  if (opts.certificateIdentity === undefined && opts.certificateIdentityRegexp === undefined)
-    throw new Error(
-      "--certificate-identity or --certificate-identity-regexp is required for verification in keyless mode",
-    );
-  if (opts.certificateOidcIssuer === undefined && opts.certificateOidcIssuerRegexp === undefined)
-    throw new Error(
-      "--certificate-oidc-issuer or --certificate-oidc-issuer-regexp is required for verification in keyless mode",
-    );
-  const chain = opts.certificateChain === undefined ? [] : certificatesIn(opts.certificateChain);
-  const roots = opts.caRoots === undefined ? [] : certificatesIn(opts.caRoots);
-  // As cosign: the chain file ends with the root it trusts; what comes before are intermediates.
-  const chainRoot = chain.at(-1);
-  if (chainRoot) roots.push(chainRoot);
-  if (roots.length === 0)
-    throw new Error(
-      "no root to verify certificates with: pass --certificate-chain or --ca-roots (Fulcio's roots are not fetched)",
-    );
-  return {
-    kind: "certificate",
-    trust: { roots, intermediates: chain.slice(0, -1) },
-    policy: {
-      identity: opts.certificateIdentity,
-      identityRegexp: regexpOption(opts.certificateIdentityRegexp, "--certificate-identity-regexp"),
-      oidcIssuer: opts.certificateOidcIssuer,
-      oidcIssuerRegexp: regexpOption(opts.certificateOidcIssuerRegexp, "--certificate-oidc-issuer-regexp"),
-    },
-  };
-}
-
-function regexpOption(source: string | undefined, flag: string): RegExp | undefined {
-  if (source === undefined) return undefined;
-  try {
-    return new RegExp(source);
-  } catch {
-    throw new Error(`${flag}: not a regular expression: ${source}`);
-  }
-}
-
-function certificatesIn(path: string): X509Certificate[] {
-  return parseCertificatesPem(readFileSync(path, "utf8"));
+  return { kind: "certificate", ...keylessTrust(opts) };
 }
 
 /** cosign's PrintVerificationHeader for what was checked: claims always, then key or certificates. */
