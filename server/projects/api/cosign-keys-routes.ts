@@ -8,7 +8,12 @@ import { HarborError } from "../errors.js";
 import type { Project } from "../project-store.js";
 import { actorName } from "./caller.js";
 import type { ApiDeps } from "./deps.js";
-import { type NameHeader, type ProjectPath, requireCallProject } from "./project-access.js";
+import {
+  type NameHeader,
+  type ProjectPath,
+  recordProjectUpdate,
+  requireCallProject,
+} from "./project-access.js";
 import { ERRORS, OK } from "./responses.js";
 import type { ApiCall, ApiRoute } from "./route.js";
 import { ref } from "./schemas.js";
@@ -45,12 +50,7 @@ export function cosignKeyRoutes(deps: ApiDeps, keys: CosignKeyStore): ApiRoute[]
     permission: "read" | "administer",
   ) => requireCallProject(deps, call, permission);
   const changed = (call: ApiCall<unknown, unknown, unknown, unknown>, target: Project) =>
-    deps.audit.record({
-      username: actorName(call.principal),
-      operation: "update",
-      resourceType: "project",
-      resource: target.name,
-    });
+    recordProjectUpdate(deps.audit, call.principal, target);
   const common = { tag: "projectCosignKeys", headers: ref("ProjectNameHeaders") } as const;
 
   const list: ApiRoute<ProjectPath, unknown, unknown, NameHeader> = {

@@ -1,8 +1,12 @@
 import { HarborError } from "../errors.js";
 import type { Project } from "../project-store.js";
-import { actorName } from "./caller.js";
 import type { ApiDeps } from "./deps.js";
-import { type NameHeader, type ProjectPath, requireCallProject } from "./project-access.js";
+import {
+  type NameHeader,
+  type ProjectPath,
+  recordProjectUpdate,
+  requireCallProject,
+} from "./project-access.js";
 import { ERRORS, OK } from "./responses.js";
 import type { ApiCall, ApiRoute } from "./route.js";
 import { ref } from "./schemas.js";
@@ -23,12 +27,7 @@ export function metadataRoutes(deps: ApiDeps): ApiRoute[] {
     permission: "read" | "administer",
   ) => requireCallProject(deps, call, permission);
   const changed = (call: ApiCall<unknown, unknown, unknown, unknown>, target: Project) =>
-    deps.audit.record({
-      username: actorName(call.principal),
-      operation: "update",
-      resourceType: "project",
-      resource: target.name,
-    });
+    recordProjectUpdate(deps.audit, call.principal, target);
   const entry = (target: Project, name: string): Metadata => {
     const value = target.metadata[name];
     if (value === undefined)

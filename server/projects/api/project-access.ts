@@ -1,8 +1,9 @@
 import type { AccessPolicy, Principal, ProjectPermission } from "../../auth/access.js";
 import { isSystemAdmin } from "../../auth/access.js";
+import type { AuditLog } from "../audit-log.js";
 import { HarborError } from "../errors.js";
 import type { Project, ProjectStore } from "../project-store.js";
-import { refusal } from "./caller.js";
+import { actorName, refusal } from "./caller.js";
 import type { ApiCall } from "./route.js";
 
 /** The path parameter of every `/projects/{project_name_or_id}...` operation. */
@@ -61,4 +62,14 @@ export async function requireCallProject(
 ): Promise<Project> {
   const found = await findProject(deps.projects, params.project_name_or_id, headers["x-is-resource-name"]);
   return requireProject(deps.policy, principal, found, permission);
+}
+
+/** The audit entry of a change to a project's settings (metadata, trusted keys), as Harbor writes it. */
+export function recordProjectUpdate(audit: AuditLog, principal: Principal, project: Project): Promise<void> {
+  return audit.record({
+    username: actorName(principal),
+    operation: "update",
+    resourceType: "project",
+    resource: project.name,
+  });
 }

@@ -5,7 +5,12 @@ import type { RoleId } from "../roles.js";
 import { actorName, requireAuthenticated, requireUser } from "./caller.js";
 import type { ApiDeps } from "./deps.js";
 import { type PagingQuery, pagingOf, sendPageHeaders } from "./paging.js";
-import { type NameHeader, type ProjectPath, requireCallProject } from "./project-access.js";
+import {
+  type NameHeader,
+  type ProjectPath,
+  recordProjectUpdate,
+  requireCallProject,
+} from "./project-access.js";
 import { ERRORS, OK } from "./responses.js";
 import type { ApiRoute } from "./route.js";
 import { ref } from "./schemas.js";
@@ -184,12 +189,7 @@ export function projectRoutes(deps: ApiDeps): ApiRoute[] {
       const { body, principal } = call;
       const project = await requireCallProject(deps, call, "administer");
       await deps.projects.setMetadata(project.id, requestedMetadata(body));
-      await deps.audit.record({
-        username: actorName(principal),
-        operation: "update",
-        resourceType: "project",
-        resource: project.name,
-      });
+      await recordProjectUpdate(deps.audit, principal, project);
       return undefined;
     },
   };
