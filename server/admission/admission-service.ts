@@ -46,8 +46,17 @@ export interface AdmissionOutcome {
 
 interface CacheEntry {
   result: Promise<CheckResult>;
+  /** The result once it is in: a review answered from it needs no deadline, timer or abort signal. */
+  settled?: CheckResult;
   /** Infinity while the check runs: reviews arriving meanwhile (a Deployment's 50 pods) share it. */
   expiresAt: number;
+}
+
+/** What the checks of one review race against, made only when a review has to wait for a check. */
+interface Deadline {
+  signal: AbortSignal;
+  expired: Promise<CheckResult>;
+  timer: NodeJS.Timeout;
 }
 
 const MAX_CACHE_ENTRIES = 10_000;
@@ -129,38 +138,46 @@ export class AdmissionService {
         decision: "admit",
         reasons: [`namespace ${namespace} is exempt`],
       }));
-    const signal = AbortSignal.timeout(policy.deadlineMs);
-    // Every registry request of the review listens on it: many images, many trust files.
-    setMaxListeners(0, signal);
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<CheckResult>((resolve) => {
-      const failures = [`not checked within the ${policy.deadlineMs} ms deadline`];
-      timer = setTimeout(() => resolve({ findings: { failures }, transient: true }), policy.deadlineMs);
-    });
-    const byImage = new Map<string, Promise<ImageVerdictParts>>();
-    for (const { image } of images) {
-      if (!byImage.has(image))
-        byImage.set(image, this.decide(image, { namespace, pullSecrets }, policy, signal, deadline));
-    }
+    // The deadline runs from here, made on the first image that needs a check: a review answered from
+    // settled cache entries alone (the warm path) has nothing to wait for.
+    let deadline: Deadline | undefined;
+    const startDeadline = (): Deadline => {
+      if (deadline) return deadline;
+      const signal = AbortSignal.timeout(policy.deadlineMs);
+      // Every registry request of the review listens on it: many images, many trust files.
+      setMaxListeners(0, signal);
+      let timer: NodeJS.Timeout | undefined;
+      const expired = new Promise<CheckResult>((resolve) => {
+        const failures = [`not checked within the ${policy.deadlineMs} ms deadline`];
+        timer = setTimeout(() => resolve({ findings: { failures }, transient: true }), policy.deadlineMs);
+      });
+      deadline = { signal, expired, timer: timer as NodeJS.Timeout };
+      return deadline;
+    };
+    const byImage = new Map<string, ImageVerdictParts | Promise<ImageVerdictParts>>();
     try {
+      for (const { image } of images) {
+        if (!byImage.has(image))
+          byImage.set(image, this.decide(image, { namespace, pullSecrets }, policy, startDeadline));
+      }
       return await Promise.all(
         images.map(async (image) => ({
           ...image,
-          ...(await (byImage.get(image.image) as Promise<ImageVerdictParts>)),
+          ...(await (byImage.get(image.image) as ImageVerdictParts | Promise<ImageVerdictParts>)),
         })),
       );
     } finally {
-      clearTimeout(timer);
+      clearTimeout(deadline?.timer);
     }
   }
 
-  private async decide(
+  /** The verdict on one image: at once when the rule needs no check or its result is cached. */
+  private decide(
     image: string,
     scope: Scope,
     policy: AdmissionPolicy,
-    signal: AbortSignal,
-    deadline: Promise<CheckResult>,
-  ): Promise<ImageVerdictParts> {
+    startDeadline: () => Deadline,
+  ): ImageVerdictParts | Promise<ImageVerdictParts> {
     let ref: ImageReference;
     try {
       ref = parseImageReference(image);
@@ -174,8 +191,37 @@ export class AdmissionService {
         ? { decision: "admit", reasons: ["no policy rule matches it"] }
         : { decision: "deny", reasons: [`no policy rule matches ${describe(ref)}`] };
     }
-    const { findings } = await Promise.race([this.cached(ref, rule, scope, policy, signal), deadline]);
-    return verdictParts(rule, findings);
+    const settled = this.settled(ref, rule, scope, policy);
+    if (settled) return verdictParts(rule, settled.findings);
+    const { signal, expired } = startDeadline();
+    return Promise.race([this.cached(ref, rule, scope, policy, signal), expired]).then(({ findings }) =>
+      verdictParts(rule, findings),
+    );
+  }
+
+  /** What one namespace's pull secrets let through is not an answer for another namespace. */
+  private cacheKey(ref: ImageReference, rule: PolicyRule, scope: Scope, policy: AdmissionPolicy): string {
+    const usesPullSecrets = this.usesPullSecrets(ref, scope, policy);
+    return `${policy.rules.indexOf(rule)} ${describe(ref)}${usesPullSecrets ? ` ${scope.namespace}/${scope.pullSecrets.join(",")}` : ""}`;
+  }
+
+  private usesPullSecrets(ref: ImageReference, scope: Scope, policy: AdmissionPolicy): boolean {
+    return (
+      this.opts.pullSecrets !== undefined &&
+      scope.pullSecrets.length > 0 &&
+      !policy.registries[ref.registry]?.username
+    );
+  }
+
+  /** The cached result of a check that has finished and not expired. */
+  private settled(
+    ref: ImageReference,
+    rule: PolicyRule,
+    scope: Scope,
+    policy: AdmissionPolicy,
+  ): CheckResult | undefined {
+    const hit = this.cache.get(this.cacheKey(ref, rule, scope, policy));
+    return hit?.settled && hit.expiresAt > Date.now() ? hit.settled : undefined;
   }
 
   private cached(
@@ -186,10 +232,8 @@ export class AdmissionService {
     signal: AbortSignal,
   ): Promise<CheckResult> {
     const source = this.opts.pullSecrets;
-    const usesPullSecrets =
-      source !== undefined && scope.pullSecrets.length > 0 && !policy.registries[ref.registry]?.username;
-    // What one namespace's pull secrets let through is not an answer for another namespace.
-    const key = `${policy.rules.indexOf(rule)} ${describe(ref)}${usesPullSecrets ? ` ${scope.namespace}/${scope.pullSecrets.join(",")}` : ""}`;
+    const usesPullSecrets = source !== undefined && this.usesPullSecrets(ref, scope, policy);
+    const key = this.cacheKey(ref, rule, scope, policy);
     const hit = this.cache.get(key);
     if (hit && hit.expiresAt > Date.now()) return hit.result;
     const credentials = usesPullSecrets
@@ -210,7 +254,10 @@ export class AdmissionService {
       if (this.cache.get(key) !== entry) return;
       // A check that could not be made is not an answer to remember: the next review asks again.
       if (r.transient) this.cache.delete(key);
-      else entry.expiresAt = Date.now() + policy.cacheTtlMs;
+      else {
+        entry.settled = r;
+        entry.expiresAt = Date.now() + policy.cacheTtlMs;
+      }
     });
     return result;
   }

@@ -98,6 +98,12 @@ describeOnEachDatabase("admission webhook", (databases) => {
     await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
     silentPort = (silent.address() as { port: number }).port;
     writePolicy();
+    // Trustdock looks at the file once a second at most: wait for this policy (kube-system exempt) to apply.
+    await waitFor("the suite's policy in force", async () =>
+      (await post("validate", podReview("kube-system", ["nginx:1.27"]))).json().response.allowed
+        ? true
+        : undefined,
+    );
   });
 
   afterAll(async () => {

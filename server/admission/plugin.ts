@@ -21,9 +21,10 @@ export interface AdmissionOptions {
 
 /** The admission webhooks on `app`, with their policy file, registry client, root pins and audit trail. */
 export async function registerAdmission(app: FastifyInstance, opts: AdmissionOptions): Promise<void> {
-  const policy = new WatchedPolicy(opts.policyFile, (err) =>
-    app.log.error(`admission policy not reloaded, the previous one stays in force: ${err.message}`),
-  );
+  const policy = new WatchedPolicy(opts.policyFile, {
+    onError: (err) =>
+      app.log.error(`admission policy not reloaded, the previous one stays in force: ${err.message}`),
+  });
   const registries = new AdmissionRegistryClient((host) => policy.current().registries[host] ?? {});
   const cosign = opts.cosign ?? new RegistryCosignVerifier(registries);
   const checker = new ImageChecker(registries, new DatabaseRootPins(opts.db), cosign, opts.clock);

@@ -61,19 +61,33 @@ describe("admission policy file", () => {
     expect(() => parsePolicy(text, dir, {})).toThrow(message);
   });
 
-  it("applies a changed file at the next read, and keeps the policy in force when an edit is broken", () => {
+  it("applies a changed file at the next look, and keeps the policy in force when an edit is broken", () => {
     const file = join(dir, "policy.yaml");
     writeFileSync(file, `${HEADER}exemptNamespaces: [a]\n${RULES}`);
     const errors: string[] = [];
-    const watched = new WatchedPolicy(file, (err) => errors.push(err.message));
+    let now = 0;
+    const watched = new WatchedPolicy(file, {
+      onError: (err) => errors.push(err.message),
+      recheckEveryMs: 1000,
+      now: () => now,
+    });
+    const later = () => {
+      now += 1000;
+      return watched.current();
+    };
     expect(watched.current().exemptNamespaces).toEqual(["a"]);
-    expect(watched.current()).toBe(watched.current());
+    expect(watched.current()).toBe(later());
 
     writeFileSync(file, `${HEADER}exemptNamespaces: [a, bb]\n${RULES}`);
+    // Within the interval the file is not looked at; the first review after it sees the change.
+    now += 999;
+    expect(watched.current().exemptNamespaces).toEqual(["a"]);
+    now += 1;
     expect(watched.current().exemptNamespaces).toEqual(["a", "bb"]);
 
     writeFileSync(file, `${HEADER}exemptNamespaces: [a, bb, ccc]\nrules: nope\n`);
-    expect(watched.current().exemptNamespaces).toEqual(["a", "bb"]);
+    expect(later().exemptNamespaces).toEqual(["a", "bb"]);
+    expect(later().exemptNamespaces).toEqual(["a", "bb"]);
     expect(errors).toHaveLength(1);
     expect(errors[0]).toMatch(
       /policy\.yaml: does not match the admission policy schema: \/rules must be array/,
@@ -82,7 +96,16 @@ describe("admission policy file", () => {
     // Same size as before, only the time moved: still noticed.
     writeFileSync(file, `${HEADER}exemptNamespaces: [x, yy]\n${RULES}`);
     utimesSync(file, new Date(), new Date(Date.now() + 5000));
-    expect(watched.current().exemptNamespaces).toEqual(["x", "yy"]);
+    expect(later().exemptNamespaces).toEqual(["x", "yy"]);
+  });
+
+  it("looks at the file on every read when told to", () => {
+    const file = join(dir, "policy.yaml");
+    writeFileSync(file, `${HEADER}exemptNamespaces: [a]\n${RULES}`);
+    const watched = new WatchedPolicy(file, { recheckEveryMs: 0 });
+    expect(watched.current().exemptNamespaces).toEqual(["a"]);
+    writeFileSync(file, `${HEADER}exemptNamespaces: [a, bb]\n${RULES}`);
+    expect(watched.current().exemptNamespaces).toEqual(["a", "bb"]);
   });
 
   it("without a file, requires Notary trust data for every image; a missing file at start is an error", () => {

@@ -225,8 +225,8 @@ async function main(): Promise<number> {
 
   const cold = await phase(td, "cold (no cache: 3 tags resolved, 3 repositories' trust data verified)", body);
   writeFileSync(policyFile, policy(td.hostPort, join(work, "data", "tls", "ca.crt"), 30));
-  // The policy file is read at the next review; one review to pick it up and fill the cache.
-  await new Promise((r) => setTimeout(r, 50));
+  // Trustdock looks at the policy file once a second at most; then one review picks it up and fills the cache.
+  await new Promise((r) => setTimeout(r, 1100));
   const warmer = new Agent({ keepAlive: true, maxSockets: 1, ca: td.ca });
   await review(td, warmer, body);
   warmer.destroy();
