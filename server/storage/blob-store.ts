@@ -1,9 +1,9 @@
 import type { Stats } from "node:fs";
-import { createReadStream, createWriteStream, type ReadStream } from "node:fs";
+import { createReadStream, type ReadStream } from "node:fs";
 import { type FileHandle, mkdir, open, readdir, rename, rm, stat } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { Readable } from "node:stream";
-import { pipeline } from "node:stream/promises";
+import { writeGathered } from "./gathered-write.js";
 
 // Both end up in file names: only these shapes, so no name can climb out of the store.
 const DIGEST = /^([a-z0-9]+):([a-f0-9]{32,})$/;
@@ -67,25 +67,12 @@ export class BlobStore {
     source: Readable,
     observe?: (chunk: Buffer) => void,
   ): Promise<number> {
-    let written = 0;
+    const file = await openExisting(this.uploadPath(id), "r+");
     try {
-      await pipeline(
-        source,
-        async function* (chunks: AsyncIterable<Buffer>) {
-          for await (const chunk of chunks) {
-            observe?.(chunk);
-            written += chunk.length;
-            yield chunk;
-          }
-        },
-        // flush: fsync before the file is closed, so the bytes are on disk when this resolves.
-        createWriteStream(this.uploadPath(id), { flags: "r+", start: offset, flush: true }),
-      );
-    } catch (err) {
-      if (isNotFound(err)) throw new UploadFileMissingError(`upload ${id} does not exist`);
-      throw err;
+      return await writeGathered(source, file, offset, observe);
+    } finally {
+      await file.close();
     }
-    return written;
   }
 
   /** The first `size` bytes of the upload, for hashing a chunked upload once it is complete. */
