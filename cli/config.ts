@@ -4,6 +4,8 @@ import { join, resolve } from "node:path";
 export interface ServiceConfig {
   /** `host:port` the HTTPS server listens on. */
   addr: string;
+  /** Serve plain HTTP for a proxy in front that terminates TLS (TRUSTDOCK_PLAIN_HTTP=1 or `--plain-http`). */
+  plainHttp: boolean;
   dataDir: string;
   databaseUrl?: string;
   signerDatabaseUrl?: string;
@@ -20,6 +22,7 @@ export function readServiceConfig(env: NodeJS.ProcessEnv = process.env): Service
   const databaseUrl = env.TRUSTDOCK_DATABASE_URL || undefined;
   return {
     addr: env.TRUSTDOCK_ADDR || "127.0.0.1:5000",
+    plainHttp: env.TRUSTDOCK_PLAIN_HTTP === "1" || env.TRUSTDOCK_PLAIN_HTTP === "true",
     dataDir,
     databaseUrl,
     // The signer keeps its own tables; on PostgreSQL it may share the server's database or have its own.

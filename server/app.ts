@@ -9,6 +9,7 @@ import { createAuthorizer } from "./auth/authorize.js";
 import { AuthError, InvalidTokenError } from "./auth/errors.js";
 import { authMigrations } from "./auth/migrations.js";
 import { tokenRoutes } from "./auth/routes.js";
+import { tokenRealm } from "./auth/token-realm.js";
 import { TokenService } from "./auth/token-service.js";
 import { UserStore } from "./auth/users.js";
 import { CosignKeyStore, cosignKeyMigrations } from "./content-trust/cosign-key-store.js";
@@ -47,8 +48,13 @@ import { TrustService, type TrustSigner } from "./trust/trust-service.js";
 export interface ServerOptions {
   db: Db;
   signer: TrustSigner;
-  /** PEM certificate and key: Trustdock speaks HTTPS only. Omitted in tests that use `inject`. */
+  /** PEM certificate and key: Trustdock serves HTTPS. Omitted in tests that use `inject`, and behind a proxy. */
   tls?: { cert: string | Buffer; key: string | Buffer };
+  /**
+   * Plain HTTP behind a proxy that terminates TLS (`--plain-http`): the token realm follows the proxy's
+   * X-Forwarded-Proto and X-Forwarded-Host. Nothing else changes.
+   */
+  behindTlsProxy?: boolean;
   logger?: boolean;
   /** The clock publishes are validated against; tests replaying a recorded session set it. */
   clock?: () => Date;
@@ -85,7 +91,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   const access = projectAccessControl(opts.db, users);
   await app.register(tokenRoutes, { tokenService, ...access });
 
-  const realm = (request: FastifyRequest) => `https://${request.headers.host ?? "localhost"}/service/token`;
+  const realm = (request: FastifyRequest) => tokenRealm(request, opts.behindTlsProxy === true);
   const authorize = createAuthorizer({ tokenService, ...access, realm, service: tokenService.service });
   const challenge = (request: FastifyRequest, scope?: string) =>
     `Bearer realm="${realm(request)}",service="${tokenService.service}"${scope ? `,scope="${scope}"` : ""}`;

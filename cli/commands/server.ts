@@ -15,7 +15,8 @@ export interface RunningServer {
 }
 
 /**
- * Opens the store, makes sure of the admin and the certificates, and serves HTTPS until closed. With
+ * Opens the store, makes sure of the admin and the certificates, and serves HTTPS until closed (plain
+ * HTTP with `config.plainHttp`, for a proxy in front that terminates TLS). With
  * `waitForSignerMs` it first waits that long at most for the signer, so that being ready (GET /v2/
  * answering) also means publishes can be signed; without, it serves reads while the signer is away.
  */
@@ -37,7 +38,9 @@ export async function runServer(
   const app = await buildServer({
     db,
     signer,
-    tls: { cert: readFileSync(certFile), key: readFileSync(keyFile) },
+    ...(config.plainHttp
+      ? { behindTlsProxy: true }
+      : { tls: { cert: readFileSync(certFile), key: readFileSync(keyFile) } }),
     logger: process.env.TRUSTDOCK_LOG === "1",
     blobDir: join(config.dataDir, "blobs"),
   });
@@ -46,8 +49,8 @@ export async function runServer(
   const { host, port } = splitAddr(config.addr);
   await app.listen({ host, port });
   const hostPort = port === 443 ? host : config.addr;
-  const url = `https://${hostPort}`;
-  printBanner(url, hostPort, config.tlsCert ? undefined : tls.caCert, generatedPassword);
+  const url = `${config.plainHttp ? "http" : "https"}://${hostPort}`;
+  printBanner(url, hostPort, config.tlsCert || config.plainHttp ? undefined : tls.caCert, generatedPassword);
   return {
     url,
     async close() {
@@ -83,6 +86,8 @@ function printBanner(
   generatedPassword?: string,
 ): void {
   const lines = [`Trustdock is serving at ${url} (registry token service, Notary trust API)`];
+  if (url.startsWith("http:"))
+    lines.push("Plain HTTP: for a proxy in front that terminates TLS and sets X-Forwarded-Proto and -Host.");
   if (caPath) {
     lines.push(
       `CA certificate: ${caPath}`,
@@ -103,10 +108,19 @@ export function registerServer(program: Command): void {
   program
     .command("server")
     .description("run the HTTPS server (trust API and token service); the signer runs separately")
-    .action(async () => {
-      const server = await runServer(readServiceConfig());
+    .option("--plain-http", PLAIN_HTTP_HELP)
+    .action(async (options: { plainHttp?: boolean }) => {
+      const server = await runServer(withPlainHttpOption(readServiceConfig(), options));
       closeOnSignal(() => server.close());
     });
+}
+
+export const PLAIN_HTTP_HELP =
+  "serve plain HTTP, for a proxy in front that terminates TLS; the token realm follows its X-Forwarded-Proto and X-Forwarded-Host (also TRUSTDOCK_PLAIN_HTTP=1)";
+
+/** The config with `--plain-http` applied: the flag turns plain HTTP on, as TRUSTDOCK_PLAIN_HTTP=1 does. */
+export function withPlainHttpOption(config: ServiceConfig, options: { plainHttp?: boolean }): ServiceConfig {
+  return options.plainHttp ? { ...config, plainHttp: true } : config;
 }
 
 export function closeOnSignal(close: () => Promise<void>): void {

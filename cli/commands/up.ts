@@ -6,7 +6,13 @@ import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
 import { readServiceConfig, type ServiceConfig } from "../config.js";
 import { ensureCertificates } from "./certs.js";
-import { closeOnSignal, type RunningServer, runServer } from "./server.js";
+import {
+  closeOnSignal,
+  PLAIN_HTTP_HELP,
+  type RunningServer,
+  runServer,
+  withPlainHttpOption,
+} from "./server.js";
 
 const MAIN = fileURLToPath(new URL("../main.js", import.meta.url));
 const RESTART_DELAY_MS = 1000;
@@ -56,8 +62,9 @@ export function registerUp(program: Command): void {
   program
     .command("up")
     .description("run the signer and the server together (the default for `npm start`)")
-    .action(async () => {
-      const config = readServiceConfig();
+    .option("--plain-http", PLAIN_HTTP_HELP)
+    .action(async (options: { plainHttp?: boolean }) => {
+      const config = withPlainHttpOption(readServiceConfig(), options);
       ensureCertificates(config);
       const signer = config.signerUrl ? undefined : superviseSigner(config);
       // Listening for signals before the server starts: a stop while it waits for the signer must stop
