@@ -247,6 +247,7 @@ export interface Trustdock {
 /**
  * `trustdock up` from dist/ in its own process group (`up` and the signer it supervises), with a random
  * admin password: on a fresh PostgreSQL database `database` of `pgUrl`, or on embedded PGlite without one.
+ * HTTPS, or with `plainHttp` plain HTTP as behind a proxy that terminates TLS (`up --plain-http`).
  */
 export async function startTrustdock(opts: {
   label: string;
@@ -254,6 +255,7 @@ export async function startTrustdock(opts: {
   pgUrl?: string;
   database?: string;
   nodeOptions?: readonly string[];
+  plainHttp?: boolean;
 }): Promise<Trustdock> {
   if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run npm run build first`);
   const env: NodeJS.ProcessEnv = { ...process.env };
@@ -268,11 +270,11 @@ export async function startTrustdock(opts: {
   const password = randomBytes(18).toString("base64url");
   const logFile = join(opts.work, `${opts.label}.log`);
   const caFile = join(dataDir, "tls", "ca.crt");
-  const url = `https://${hostPort}`;
+  const url = `${opts.plainHttp ? "http" : "https"}://${hostPort}`;
   const { child, pid } = await startServer({
     what: opts.label,
     cmd: process.execPath,
-    args: [...(opts.nodeOptions ?? []), MAIN, "up"],
+    args: [...(opts.nodeOptions ?? []), MAIN, "up", ...(opts.plainHttp ? ["--plain-http"] : [])],
     env: {
       ...env,
       TRUSTDOCK_DATA_DIR: dataDir,

@@ -7,7 +7,10 @@
  * distribution runs as registry-anchor-up.sh starts it (plain HTTP, filesystem, no auth), and a second one
  * serves HTTPS on its own storage, so that what TLS costs can be told apart. Trustdock runs as
  * `trustdock up` does (its own process, HTTPS, the token service): on PostgreSQL, and on embedded PGlite
- * unless BENCH_PGLITE=0. Each client gets one token from /service/token and reuses it, as docker does.
+ * unless BENCH_PGLITE=0; and beside each, one as `trustdock up --plain-http` runs it (plain HTTP, as behind
+ * a proxy that terminates TLS), so that each transport is compared like for like: Trustdock over HTTP with
+ * distribution over HTTP, Trustdock over HTTPS with distribution over HTTPS. Each client gets one token
+ * from /service/token and reuses it, as docker does.
  *
  * Settings (environment): BENCH_DURATION_S (5), BENCH_WARMUP_S (1), BENCH_THREADS (2), BENCH_CONNECTIONS
  * (32), BENCH_BLOB_MIB (256), BENCH_BLOB_ROUNDS (3), BENCH_PULLS (3 per round), BENCH_TRUST_ROUNDS (2),
@@ -140,7 +143,13 @@ async function startDistributionHttps(
 
 // ---------------------------------------------------------------- the sides
 
-type SideName = "distribution" | "distribution-https" | "trustdock-pg" | "trustdock-pglite";
+type SideName =
+  | "distribution"
+  | "distribution-https"
+  | "trustdock-pg"
+  | "trustdock-pglite"
+  | "trustdock-pg-http"
+  | "trustdock-pglite-http";
 
 interface Side {
   name: SideName;
@@ -157,13 +166,14 @@ interface Side {
 }
 
 function trustdockSide(name: SideName, td: Trustdock, repository: string): Side {
+  // Over plain HTTP the client is given no CA, exactly as for distribution over plain HTTP.
+  const tls = td.url.startsWith("https:") ? { ca: td.ca, caFile: td.caFile } : {};
   const side: Side = {
     name,
     url: td.url,
     pid: td.pid,
     repository,
-    ca: td.ca,
-    caFile: td.caFile,
+    ...tls,
     trustdock: td,
     auth: {},
     refreshAuth: async () => {
@@ -224,9 +234,10 @@ interface BigBlob {
 async function writeBlob(file: string): Promise<BigBlob> {
   const hash = createHash("sha256");
   const out = createWriteStream(file);
+  const size = BLOB_MIB * 1024 * 1024;
   const chunk = 4 * 1024 * 1024;
-  for (let i = 0; i < (BLOB_MIB * 1024 * 1024) / chunk; i++) {
-    const bytes = randomBytes(chunk);
+  for (let at = 0; at < size; at += chunk) {
+    const bytes = randomBytes(Math.min(chunk, size - at));
     hash.update(bytes);
     if (!out.write(bytes)) await new Promise<void>((r) => out.once("drain", () => r()));
   }
@@ -234,7 +245,7 @@ async function writeBlob(file: string): Promise<BigBlob> {
     out.once("error", fail);
     out.end(ok);
   });
-  return { file, digest: `sha256:${hash.digest("hex")}`, size: BLOB_MIB * 1024 * 1024 };
+  return { file, digest: `sha256:${hash.digest("hex")}`, size };
 }
 
 function curlArgs(side: Side): string[] {
@@ -539,6 +550,29 @@ async function main(): Promise<number> {
     ? await startTrustdock({ label: "trustdock-pglite", work, nodeOptions: TRUSTDOCK_NODE_OPTIONS })
     : undefined;
   if (tdLite) log(`Trustdock on PGlite at ${tdLite.url} (pid ${tdLite.pid}), log ${tdLite.logFile}`);
+  const tdPgHttp = await startTrustdock({
+    label: "trustdock-pg-http",
+    work,
+    pgUrl,
+    database: "trustdock_registry_bench_http",
+    nodeOptions: TRUSTDOCK_NODE_OPTIONS,
+    plainHttp: true,
+  });
+  log(
+    `Trustdock on PostgreSQL, plain HTTP, at ${tdPgHttp.url} (pid ${tdPgHttp.pid}), log ${tdPgHttp.logFile}`,
+  );
+  const tdLiteHttp = WITH_PGLITE
+    ? await startTrustdock({
+        label: "trustdock-pglite-http",
+        work,
+        nodeOptions: TRUSTDOCK_NODE_OPTIONS,
+        plainHttp: true,
+      })
+    : undefined;
+  if (tdLiteHttp)
+    log(
+      `Trustdock on PGlite, plain HTTP, at ${tdLiteHttp.url} (pid ${tdLiteHttp.pid}), log ${tdLiteHttp.logFile}`,
+    );
 
   const distSide: Side = {
     name: "distribution",
@@ -550,6 +584,8 @@ async function main(): Promise<number> {
   };
   const tdSides = [trustdockSide("trustdock-pg", tdPg, repository)];
   if (tdLite) tdSides.push(trustdockSide("trustdock-pglite", tdLite, repository));
+  const tdHttpSides = [trustdockSide("trustdock-pg-http", tdPgHttp, repository)];
+  if (tdLiteHttp) tdHttpSides.push(trustdockSide("trustdock-pglite-http", tdLiteHttp, repository));
   const distTlsSide: Side = {
     name: "distribution-https",
     url: distributionTls.url,
@@ -560,7 +596,7 @@ async function main(): Promise<number> {
     auth: {},
     refreshAuth: async () => {},
   };
-  const sides = [distSide, distTlsSide, ...tdSides];
+  const sides = [distSide, distTlsSide, ...tdSides, ...tdHttpSides];
 
   const groupsFor = (side: Side): Parameters<typeof cpuBetween>[2] => ({
     server: (s) => s.pid === side.pid,
@@ -618,80 +654,92 @@ async function main(): Promise<number> {
     median(runs.filter((r) => r.side === side && r.what === what).map((r) => r.wrk.rps));
   const lines: Record<string, Line[]> = {};
   const tables: string[] = [];
-  const anchors: ReadonlyArray<[SideName, string]> = [
-    ["distribution", "goals set against distribution as the anchor runs it (plain HTTP)"],
-    ["distribution-https", "for context: distribution serving HTTPS, the transport Trustdock always has"],
-  ];
-  for (const side of tdSides) {
-    for (const [anchor, title] of anchors) {
-      const goals = anchor === "distribution";
-      const judged = (ratio: number, goal: number) => ({
-        goal: goals ? `>= ${goal}x` : "",
-        met: goals ? ratio >= goal : undefined,
+  // Each transport like for like, then Trustdock's default (HTTPS) against the anchor as it runs (HTTP).
+  const comparisons: Array<{ side: Side; anchor: SideName; title: string; enforcement: boolean }> = [];
+  for (const [i, side] of tdSides.entries()) {
+    const http = tdHttpSides[i];
+    if (http)
+      comparisons.push({
+        side: http,
+        anchor: "distribution",
+        title:
+          "plain HTTP on both (Trustdock --plain-http, as behind a TLS proxy; distribution as the anchor runs it)",
+        enforcement: false,
       });
-      const timeLine = (k: "push" | "pull", what: string, goal: number): Line => {
-        const d = median(blobs[k][anchor] ?? []);
-        const t = median(blobs[k][side.name] ?? []);
-        return { what, distribution: d, trustdock: t, unit: "ms", ratio: d / t, ...judged(d / t, goal) };
-      };
-      const manifestD = rps(manifestRuns, anchor, "manifest GET by tag");
-      const manifestT = rps(manifestRuns, side.name, "manifest GET by tag");
-      const list = [
-        timeLine("push", `${BLOB_MIB} MiB blob push, median`, GOALS.push),
-        timeLine("pull", `${BLOB_MIB} MiB blob pull, median`, GOALS.pull),
-        {
-          what: "manifest GET by tag",
-          distribution: manifestD,
-          trustdock: manifestT,
-          unit: "req/s",
-          ratio: manifestT / manifestD,
-          ...judged(manifestT / manifestD, GOALS.manifest),
-        },
-      ];
-      if (goals) {
-        const off = rps(trustRuns, side.name, "enforcement off");
-        const overhead = (x: number) => off / x - 1;
-        const on = rps(trustRuns, side.name, "enable_content_trust");
-        const cpuPerRequest = (what: string) =>
-          median(
-            trustRuns
-              .filter((r) => r.side === side.name && r.what === what)
-              .map((r) => r.serverCpuUsPerRequest),
-          );
-        const cpuOff = cpuPerRequest("enforcement off");
-        const cpuOn = cpuPerRequest("enable_content_trust");
-        list.push({
-          what: "  with enable_content_trust (Notary)",
-          distribution: manifestD,
-          trustdock: on,
-          unit: "req/s",
-          ratio: on / manifestD,
-          goal: `costs ${(overhead(on) * 100).toFixed(1)}% vs off (${off.toFixed(0)} req/s), goal <= ${GOALS.enforcementOverhead * 100}%`,
-          met: overhead(on) <= GOALS.enforcementOverhead,
-        });
-        list.push({
-          what: "  server CPU per manifest GET, on vs off",
-          distribution: Number.NaN,
-          trustdock: cpuOn,
-          unit: "µs",
-          ratio: Number.NaN,
-          goal: `costs ${((cpuOn / cpuOff - 1) * 100).toFixed(1)}% vs off (${cpuOff.toFixed(0)} µs): the same cost, less sensitive to other load`,
-          met: undefined,
-        });
-      }
-      lines[`${side.name} vs ${anchor}`] = list;
-      tables.push(
-        ...table(
-          `Trustdock on ${side.name === "trustdock-pg" ? "PostgreSQL" : "PGlite (embedded)"}; ${title}`,
-          anchor,
-          list,
-        ),
-      );
+    comparisons.push(
+      { side, anchor: "distribution-https", title: "HTTPS on both", enforcement: false },
+      {
+        side,
+        anchor: "distribution",
+        title: "Trustdock over HTTPS (its default) against distribution over plain HTTP (the anchor)",
+        enforcement: true,
+      },
+    );
+  }
+  for (const { side, anchor, title, enforcement } of comparisons) {
+    const judged = (ratio: number, goal: number) => ({ goal: `>= ${goal}x`, met: ratio >= goal });
+    const timeLine = (k: "push" | "pull", what: string, goal: number): Line => {
+      const d = median(blobs[k][anchor] ?? []);
+      const t = median(blobs[k][side.name] ?? []);
+      return { what, distribution: d, trustdock: t, unit: "ms", ratio: d / t, ...judged(d / t, goal) };
+    };
+    const manifestD = rps(manifestRuns, anchor, "manifest GET by tag");
+    const manifestT = rps(manifestRuns, side.name, "manifest GET by tag");
+    const list = [
+      timeLine("push", `${BLOB_MIB} MiB blob push, median`, GOALS.push),
+      timeLine("pull", `${BLOB_MIB} MiB blob pull, median`, GOALS.pull),
+      {
+        what: "manifest GET by tag",
+        distribution: manifestD,
+        trustdock: manifestT,
+        unit: "req/s",
+        ratio: manifestT / manifestD,
+        ...judged(manifestT / manifestD, GOALS.manifest),
+      },
+    ];
+    if (enforcement) {
+      const off = rps(trustRuns, side.name, "enforcement off");
+      const overhead = (x: number) => off / x - 1;
+      const on = rps(trustRuns, side.name, "enable_content_trust");
+      const cpuPerRequest = (what: string) =>
+        median(
+          trustRuns
+            .filter((r) => r.side === side.name && r.what === what)
+            .map((r) => r.serverCpuUsPerRequest),
+        );
+      const cpuOff = cpuPerRequest("enforcement off");
+      const cpuOn = cpuPerRequest("enable_content_trust");
+      list.push({
+        what: "  with enable_content_trust (Notary)",
+        distribution: manifestD,
+        trustdock: on,
+        unit: "req/s",
+        ratio: on / manifestD,
+        goal: `costs ${(overhead(on) * 100).toFixed(1)}% vs off (${off.toFixed(0)} req/s), goal <= ${GOALS.enforcementOverhead * 100}%`,
+        met: overhead(on) <= GOALS.enforcementOverhead,
+      });
+      list.push({
+        what: "  server CPU per manifest GET, on vs off",
+        distribution: Number.NaN,
+        trustdock: cpuOn,
+        unit: "µs",
+        ratio: Number.NaN,
+        goal: `costs ${((cpuOn / cpuOff - 1) * 100).toFixed(1)}% vs off (${cpuOff.toFixed(0)} µs): the same cost, less sensitive to other load`,
+        met: undefined,
+      });
     }
+    lines[`${side.name} vs ${anchor}`] = list;
+    tables.push(
+      ...table(
+        `Trustdock on ${side.name.startsWith("trustdock-pg-") || side.name === "trustdock-pg" ? "PostgreSQL" : "PGlite (embedded)"}; ${title}`,
+        anchor,
+        list,
+      ),
+    );
   }
   const header =
     "Trustdock vs CNCF distribution 2.8 (filesystem, no auth; plain HTTP as registry-anchor-up.sh runs it, and a second one serving HTTPS).\n" +
-    "Trustdock serves HTTPS and checks a bearer token on every request.\n" +
+    "Trustdock serves HTTPS (and, as a second process per database, plain HTTP with --plain-http) and checks a bearer token on every request.\n" +
     `Blobs: ${BLOB_ROUNDS} fresh ${BLOB_MIB} MiB blobs, each pushed once (curl: POST, then PUT -T) and pulled ${PULLS} times (curl -o /dev/null) per side.\n` +
     `Manifests: wrk -t${THREADS} -c${CONNECTIONS} -d${DURATION_S}s after ${WARMUP_S} s warm-up, ${TRUST_ROUNDS} runs each (median); ${CORES} cores shared by all.\n` +
     `Background load before the runs: machine ${background.machineBusyPct}% busy.`;
