@@ -327,6 +327,15 @@ async function verifyPull(side: Side, blob: BigBlob): Promise<void> {
     throw new Error(`${side.name}: the pulled blob's digest is not ${blob.digest}`);
 }
 
+/**
+ * Untimed: writes out every dirty page (the blob file just made, what a registry that does not fsync left
+ * behind), so that the kernel's writeback of one side's bytes does not run on the two cores while another
+ * side is timed. The same before every transfer, on every side.
+ */
+async function quietDisk(): Promise<void> {
+  await runOk("sync", [], { timeoutMs: TRANSFER_TIMEOUT_MS });
+}
+
 async function measureBlobs(sides: readonly Side[], work: string) {
   const push: Record<string, number[]> = {};
   const pull: Record<string, number[]> = {};
@@ -338,11 +347,15 @@ async function measureBlobs(sides: readonly Side[], work: string) {
     const blob = await writeBlob(join(work, "blob.bin"));
     for (const side of rotate(sides, round)) {
       await side.refreshAuth();
+      await quietDisk();
       push[side.name]?.push(await pushBlob(side, blob));
       await verifyPull(side, blob);
     }
     for (let i = 0; i < PULLS; i++)
-      for (const side of rotate(sides, round + i)) pull[side.name]?.push(await pullBlob(side, blob));
+      for (const side of rotate(sides, round + i)) {
+        await quietDisk();
+        pull[side.name]?.push(await pullBlob(side, blob));
+      }
     log(
       `blob round ${round + 1}/${BLOB_ROUNDS}: ${sides
         .map((s) => `${s.name} push ${(push[s.name]?.at(-1) ?? 0).toFixed(0)} ms`)
