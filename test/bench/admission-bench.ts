@@ -30,7 +30,7 @@ import { podReview } from "../../server/admission/testing/reviews.js";
 import { TestRepository } from "../support/trust-repository.js";
 import { intEnv, MAIN, runBench, startServer, workFolder } from "./harness.js";
 import { get, send } from "./http.js";
-import { freePort, runOk } from "./proc.js";
+import { type CpuUse, cpuBetween, cpuSnapshot, freePort, runOk } from "./proc.js";
 import { runWrk, type WrkResult } from "./wrk.js";
 
 const CONCURRENCY = intEnv("BENCH_CONCURRENCY", 50, 500);
@@ -45,6 +45,8 @@ interface Trustdock {
   url: string;
   hostPort: string;
   ca: string;
+  /** The `trustdock up` process, which serves the webhook (its signer is a child process of its own). */
+  pid: number;
 }
 
 function policy(hostPort: string, caFile: string, cacheTtlSeconds: number): string {
@@ -83,7 +85,7 @@ async function startTrustdock(work: string, policyFile: string): Promise<Trustdo
   const nodeFlags = (process.env.BENCH_TRUSTDOCK_NODE_OPTIONS ?? "").split(" ").filter(Boolean);
   const ca = readFileSync(caFile, "utf8");
   const url = `https://${hostPort}`;
-  await startServer({
+  const { pid } = await startServer({
     what: "Trustdock",
     cmd: process.execPath,
     args: [...nodeFlags, MAIN, "up"],
@@ -95,7 +97,7 @@ async function startTrustdock(work: string, policyFile: string): Promise<Trustdo
     },
     timeoutMs: 60_000,
   });
-  return { url, hostPort, ca };
+  return { url, hostPort, ca, pid };
 }
 
 const basic = `Basic ${Buffer.from(`admin:${PASSWORD}`).toString("base64")}`;
@@ -252,7 +254,14 @@ end
   return file;
 }
 
-async function wrkPhase(td: Trustdock, script: string): Promise<WrkResult> {
+interface WrkPhase extends WrkResult {
+  cpu: CpuUse;
+  /** How long the CPU was counted: wrk's run and its start and exit. */
+  cpuSeconds: number;
+}
+
+async function wrkPhase(td: Trustdock, script: string): Promise<WrkPhase> {
+  const before = cpuSnapshot();
   const result = await runWrk({
     url: `${td.url}/admission/validate`,
     script,
@@ -263,7 +272,16 @@ async function wrkPhase(td: Trustdock, script: string): Promise<WrkResult> {
   const e = result.socketErrors;
   if (result.non200 > 0 || e.connect + e.read + e.write + e.timeout > 0)
     throw new Error(`wrk: ${result.non200} reviews not allowed, socket errors ${JSON.stringify(e)}`);
-  return result;
+  // What the server spent per review, and what else ran meanwhile: a figure that another process's work on
+  // the same cores moves much less than it moves the latencies.
+  const after = cpuSnapshot();
+  const cpu = cpuBetween(before, after, {
+    server: (p) => p.pid === td.pid,
+    postgres: (p) => p.comm === "postgres",
+    wrk: (p) => p.comm === "wrk",
+    other: () => true,
+  });
+  return { ...result, cpu, cpuSeconds: (after.at - before.at) / 1000 };
 }
 
 const percentile = (sorted: readonly number[], p: number) =>
@@ -329,6 +347,18 @@ async function main(): Promise<number> {
     const l = w.latencyMs;
     console.log(
       `| ${name} | wrk -t${WRK_THREADS}, ${WRK_SECONDS} s | ${w.requests} | 0 | ${Math.round(w.rps)} | ${ms(l.p50)} | ${ms(l.p90)} | ${ms(l.p99)} | |`,
+    );
+  }
+  for (const [name, w] of [
+    ["cold", coldWrk],
+    ["warm", warmWrk],
+  ] as const) {
+    const c = w.cpu.byGroupPctOfCore;
+    const perReviewUs = ((c.server ?? 0) / 100) * (w.cpuSeconds / Math.max(w.requests, 1)) * 1e6;
+    const others = w.cpu.lastGroupTop.map((t) => `${t.comm} ${t.pct}%`).join(", ") || "none";
+    console.log(
+      `${name}, wrk: server ${Math.round(perReviewUs)} us CPU per review; % of a core: server ${c.server}, ` +
+        `postgres ${c.postgres}, wrk ${c.wrk}, other ${c.other} (${others}); machine busy ${w.cpu.machineBusyPct}%`,
     );
   }
   for (const p of [cold, warm])
