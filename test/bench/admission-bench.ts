@@ -278,7 +278,7 @@ async function wrkPhase(td: Trustdock, script: string): Promise<WrkPhase> {
   const cpu = cpuBetween(before, after, {
     server: (p) => p.pid === td.pid,
     postgres: (p) => p.comm === "postgres",
-    wrk: (p) => p.comm === "wrk",
+    bench: (p) => p.pid === process.pid,
     other: () => true,
   });
   return { ...result, cpu, cpuSeconds: (after.at - before.at) / 1000 };
@@ -358,7 +358,8 @@ async function main(): Promise<number> {
     const others = w.cpu.lastGroupTop.map((t) => `${t.comm} ${t.pct}%`).join(", ") || "none";
     console.log(
       `${name}, wrk: server ${Math.round(perReviewUs)} us CPU per review; % of a core: server ${c.server}, ` +
-        `postgres ${c.postgres}, wrk ${c.wrk}, other ${c.other} (${others}); machine busy ${w.cpu.machineBusyPct}%`,
+        `postgres ${c.postgres}, wrk ${Math.round((w.wrkCpuSeconds / w.cpuSeconds) * 100)}, this bench ${c.bench}, ` +
+        `other ${c.other} (${others}); machine busy ${w.cpu.machineBusyPct}%`,
     );
   }
   for (const p of [cold, warm])
