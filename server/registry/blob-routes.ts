@@ -1,5 +1,8 @@
+import type { FileHandle } from "node:fs/promises";
+import type { OutgoingHttpHeaders } from "node:http";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { AuthError } from "../auth/errors.js";
+import { sendFileRange } from "../storage/file-sender.js";
 import { type Chunk, rangeNotSatisfiable, receivedRange, type UploadState } from "./blob-uploads.js";
 import { parseDigest } from "./digest.js";
 import { blobLocation, uploadLocation } from "./locations.js";
@@ -98,13 +101,36 @@ export function registerBlobRoutes(add: AddRegistryRoute, opts: RegistryRoutesOp
     });
     if (request.method === "HEAD") return reply.header("Content-Length", String(size)).send();
     const range = byteRange(request, size);
-    if (!range) return reply.header("Content-Length", String(size)).send(registry.readBlob(digest));
-    return reply
-      .code(206)
-      .header("Content-Range", `bytes ${range.start}-${range.end}/${size}`)
-      .header("Content-Length", String(range.end - range.start + 1))
-      .send(registry.readBlob(digest, range));
+    const file = await registry.openBlob(digest);
+    if (range) reply.code(206).header("Content-Range", `bytes ${range.start}-${range.end}/${size}`);
+    const { start, end } = range ?? { start: 0, end: size - 1 };
+    return sendBlob(reply.header("Content-Length", String(end - start + 1)), file, start, end);
   });
+}
+
+/**
+ * The blob's bytes `start` to `end` as the body, written straight to the connection (sendFileRange reuses
+ * its buffers, which it can only do knowing when the socket is done with each). Once the headers are out, a
+ * failure can only cut the connection, as with any streamed body.
+ */
+async function sendBlob(
+  reply: FastifyReply,
+  file: FileHandle,
+  start: number,
+  end: number,
+): Promise<FastifyReply> {
+  reply.hijack();
+  const res = reply.raw;
+  try {
+    res.writeHead(reply.statusCode, reply.getHeaders() as OutgoingHttpHeaders);
+    if (end >= start) await sendFileRange(file, res, start, end);
+    res.end();
+  } catch {
+    res.destroy();
+  } finally {
+    await file.close();
+  }
+  return reply;
 }
 
 function created(reply: FastifyReply, name: string, digest: string): FastifyReply {

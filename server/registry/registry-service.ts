@@ -1,4 +1,4 @@
-import type { ReadStream } from "node:fs";
+import type { FileHandle } from "node:fs/promises";
 import type { BlobStore } from "../storage/blob-store.js";
 import { digestOf, type ParsedDigest, parseDigest } from "./digest.js";
 import { RegistryError } from "./errors.js";
@@ -52,8 +52,16 @@ export class RegistryService {
     return size;
   }
 
-  readBlob(digest: ParsedDigest, range?: { start: number; end: number }): ReadStream {
-    return this.blobs.read(digest.value, range);
+  /** The blob's file, open for reading; the caller closes it. A file collected meanwhile is an unknown blob. */
+  async openBlob(digest: ParsedDigest): Promise<FileHandle> {
+    try {
+      return await this.blobs.open(digest.value);
+    } catch (err) {
+      if ((err as { code?: unknown }).code !== "ENOENT") throw err;
+      throw new RegistryError("BLOB_UNKNOWN", "blob unknown to registry", {
+        detail: { digest: digest.value },
+      });
+    }
   }
 
   /** Unlinks the blob from the repository; its file stays for a later garbage collection. */

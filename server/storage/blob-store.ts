@@ -1,5 +1,5 @@
 import type { Stats } from "node:fs";
-import { createReadStream, type ReadStream } from "node:fs";
+import { createReadStream } from "node:fs";
 import { type FileHandle, mkdir, open, readdir, rename, rm, stat } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { Readable } from "node:stream";
@@ -8,9 +8,6 @@ import { writeGathered } from "./gathered-write.js";
 // Both end up in file names: only these shapes, so no name can climb out of the store.
 const DIGEST = /^([a-z0-9]+):([a-f0-9]{32,})$/;
 const UPLOAD_ID = /^[A-Za-z0-9-]{1,64}$/;
-// Pulls read 1 MiB at a time rather than 64 KiB: a sixteenth of the reads, socket writes and TLS calls,
-// which cuts the CPU a large layer costs to serve over TLS by about a third.
-const READ_CHUNK_BYTES = 1024 * 1024;
 
 /**
  * Content-addressed files: `<root>/<algorithm>/<2 hex>/<hex>`, and unfinished uploads in
@@ -46,9 +43,9 @@ export class BlobStore {
     }
   }
 
-  /** The blob's bytes from `start` to `end` inclusive (the whole blob when no range is given). */
-  read(digest: string, range?: { start: number; end: number }): ReadStream {
-    return createReadStream(this.blobPath(digest), { ...range, highWaterMark: READ_CHUNK_BYTES });
+  /** The blob's file, open for reading (pulls send from it with sendFileRange); the caller closes it. */
+  open(digest: string): Promise<FileHandle> {
+    return open(this.blobPath(digest), "r");
   }
 
   /** Starts an empty upload file. */
