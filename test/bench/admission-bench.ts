@@ -31,7 +31,7 @@ import { TestRepository } from "../support/trust-repository.js";
 import { intEnv, MAIN, runBench, startServer, workFolder } from "./harness.js";
 import { get, send } from "./http.js";
 import { type CpuUse, cpuBetween, cpuSnapshot, freePort, runOk } from "./proc.js";
-import { runWrk, type WrkResult } from "./wrk.js";
+import { runWrk, type WrkResult, writeWrkScript } from "./wrk.js";
 
 const CONCURRENCY = intEnv("BENCH_CONCURRENCY", 50, 500);
 const REVIEWS = intEnv("BENCH_REVIEWS", 200, 1000);
@@ -220,38 +220,17 @@ async function phase(td: Trustdock, name: string, body: Buffer): Promise<Phase> 
   };
 }
 
-/**
- * wrk POSTing `bodyFile` as a review; an answer that is not a 200 allowing the Pod counts as non200, and
- * the WRKJSON line is the one runWrk reads.
- */
+/** wrk POSTing `bodyFile` as a review; an answer that is not a 200 allowing the Pod counts as non200. */
 function wrkReviewScript(work: string, bodyFile: string): string {
-  const file = join(work, "review.lua");
-  writeFileSync(
-    file,
-    `
+  return writeWrkScript(work, "review.lua", {
+    request: `
 local f = assert(io.open(${JSON.stringify(bodyFile)}, "rb"))
 wrk.method = "POST"
 wrk.body = f:read("*a")
 f:close()
-wrk.headers["Content-Type"] = "application/json"
-local threads = {}
-function setup(thread) table.insert(threads, thread) end
-function init(args) non200 = 0 end
-function response(status, headers, body)
-  if status ~= 200 or not string.find(body, '"allowed":true', 1, true) then non200 = non200 + 1 end
-end
-function done(summary, latency, requests)
-  local non200 = 0
-  for _, t in ipairs(threads) do non200 = non200 + (t:get("non200") or 0) end
-  local e = summary.errors
-  io.write(string.format(
-    'WRKJSON {"requests":%d,"duration_us":%d,"bytes":%d,"non200":%d,"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d,"p50_us":%d,"p90_us":%d,"p99_us":%d,"mean_us":%.1f}\\n',
-    summary.requests, summary.duration, summary.bytes, non200, e.connect, e.read, e.write, e.status, e.timeout,
-    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.mean))
-end
-`,
-  );
-  return file;
+wrk.headers["Content-Type"] = "application/json"`,
+    accept: `status == 200 and string.find(body, '"allowed":true', 1, true)`,
+  });
 }
 
 interface WrkPhase extends WrkResult {

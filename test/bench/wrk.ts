@@ -2,15 +2,27 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { run, tail } from "./proc.js";
 
+export interface WrkScriptOptions {
+  /** Lua run when the script loads, before any request: sets `wrk.method`, `wrk.body`, `wrk.headers`. */
+  request?: string;
+  /** A Lua condition over `status` and `body` that a good response meets; others count as non200. */
+  accept?: string;
+}
+
 /**
- * Counts responses whose status is not exactly 200 in every thread and prints one JSON line at the end:
+ * Writes `name` into `dir`: a wrk script that counts the responses not meeting `accept` (by default, a
+ * status other than exactly 200) in every thread, and prints one JSON line at the end that runWrk reads.
  * wrk's own error counters only see statuses above 399 and socket errors.
  */
-const COUNTING_SCRIPT = `
+export function writeWrkScript(dir: string, name = "count-non200.lua", opts: WrkScriptOptions = {}): string {
+  const file = join(dir, name);
+  writeFileSync(
+    file,
+    `${opts.request ?? ""}
 local threads = {}
 function setup(thread) table.insert(threads, thread) end
 function init(args) non200 = 0 end
-function response(status, headers, body) if status ~= 200 then non200 = non200 + 1 end end
+function response(status, headers, body) if not (${opts.accept ?? "status == 200"}) then non200 = non200 + 1 end end
 function done(summary, latency, requests)
   local non200 = 0
   for _, t in ipairs(threads) do non200 = non200 + (t:get("non200") or 0) end
@@ -20,11 +32,8 @@ function done(summary, latency, requests)
     summary.requests, summary.duration, summary.bytes, non200, e.connect, e.read, e.write, e.status, e.timeout,
     latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.mean))
 end
-`;
-
-export function writeWrkScript(dir: string): string {
-  const file = join(dir, "count-non200.lua");
-  writeFileSync(file, COUNTING_SCRIPT);
+`,
+  );
   return file;
 }
 

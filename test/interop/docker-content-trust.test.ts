@@ -1,23 +1,19 @@
-import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { NOT_SIGNED_IN_NOTARY } from "../../server/content-trust/pull-policy.js";
 import { ProjectStore } from "../../server/projects/project-store.js";
-import { commandExists, describeWithPeer, dockerDaemonAnswers } from "../support/peers.js";
-import { sharedDir } from "../support/shared.js";
+import { loadImage, tryDocker } from "../support/docker.js";
+import { describeWithPeer, dockerDaemonAnswers } from "../support/peers.js";
+import { skopeoAndMkimgExist } from "../support/skopeo.js";
 import { ADMIN_PASSWORD, startTestTrustdock, type TestTrustdock } from "../support/trustdock.js";
-
-const execFileAsync = promisify(execFile);
-const MKIMG = join(sharedDir, "peers", "mkimg.sh");
 
 // DOCKER_CONTENT_TRUST=1 with no DOCKER_CONTENT_TRUST_SERVER: docker signs and verifies through
 // https://<registry host:port>, which is Trustdock's own trust API on the registry's port.
 describeWithPeer(
   "a docker daemon (bash ../shared/peers/dockerd-up.sh), skopeo and mkimg.sh",
-  dockerDaemonAnswers() && commandExists("skopeo") && existsSync(MKIMG),
+  dockerDaemonAnswers() && skopeoAndMkimgExist(),
   "docker content trust against Trustdock",
   () => {
     let td: TestTrustdock;
@@ -28,19 +24,9 @@ describeWithPeer(
     let repo: string;
 
     const docker = async (args: string[], opts: { input?: string; trust?: boolean } = {}) => {
-      const pending = execFileAsync("docker", args, {
-        env: { ...env, ...(opts.trust ? { DOCKER_CONTENT_TRUST: "1" } : {}) },
-        timeout: 120_000,
-        encoding: "utf8",
-      });
-      pending.child.stdin?.end(opts.input);
-      try {
-        const { stdout, stderr } = await pending;
-        return { ok: true, out: stdout + stderr };
-      } catch (err) {
-        const e = err as { stdout?: string; stderr?: string };
-        return { ok: false, out: `${e.stdout ?? ""}${e.stderr ?? ""}` };
-      }
+      const trust = opts.trust ? { DOCKER_CONTENT_TRUST: "1" } : {};
+      const r = await tryDocker({ ...env, ...trust }, args, opts.input);
+      return { ok: r.ok, out: r.stdout + r.stderr };
     };
 
     beforeAll(async () => {
@@ -58,11 +44,9 @@ describeWithPeer(
       copyFileSync(td.tls.caCert, join(scratch, "docker", "tls", td.hostPort, "ca.crt"));
       repo = `${td.hostPort}/library/dct-${suffix}`;
       for (const [i, local] of locals.entries()) {
-        const layout = join(scratch, `layout-${i}`);
-        await execFileAsync("bash", [MKIMG, layout, `content trust ${i} ${suffix}`]);
-        const archive = join(scratch, `image-${i}.tar`);
-        await execFileAsync("skopeo", ["copy", `oci:${layout}:latest`, `docker-archive:${archive}:${local}`]);
-        expect((await docker(["load", "-i", archive])).ok).toBe(true);
+        const dir = join(scratch, `image-${i}`);
+        mkdirSync(dir);
+        await loadImage(env, dir, local, `content trust ${i} ${suffix}`);
       }
       const login = await docker(["login", "-u", "admin", "--password-stdin", td.hostPort], {
         input: ADMIN_PASSWORD,

@@ -1,23 +1,20 @@
-import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { basicAuth, registryClient } from "../../server/registry/testing/registry-client.js";
-import { commandExists, describeWithPeer, dockerDaemonAnswers } from "../support/peers.js";
-import { sharedDir } from "../support/shared.js";
+import { loadImage, runDocker, scratchDockerEnv } from "../support/docker.js";
+import { describeWithPeer, dockerDaemonAnswers } from "../support/peers.js";
+import { skopeoAndMkimgExist } from "../support/skopeo.js";
 import { ADMIN_PASSWORD, startTestTrustdock, type TestTrustdock } from "../support/trustdock.js";
 
 const ADMIN_BASIC = basicAuth("admin", ADMIN_PASSWORD);
 
-const execFileAsync = promisify(execFile);
-const MKIMG = join(sharedDir, "peers", "mkimg.sh");
 const TEST_TIMEOUT_MS = 180_000;
 
 describeWithPeer(
   "a docker daemon (bash ../shared/peers/dockerd-up.sh), skopeo and mkimg.sh",
-  dockerDaemonAnswers() && commandExists("skopeo") && existsSync(MKIMG),
+  dockerDaemonAnswers() && skopeoAndMkimgExist(),
   "docker push and pull against Trustdock's registry",
   () => {
     let td: TestTrustdock;
@@ -28,32 +25,15 @@ describeWithPeer(
     const local = `trustdock-test-${suffix}:latest`;
     let remote: string;
 
-    const docker = async (args: string[], input?: string): Promise<string> => {
-      const pending = execFileAsync("docker", args, { env, timeout: 120_000, encoding: "utf8" });
-      pending.child.stdin?.end(input);
-      try {
-        return (await pending).stdout;
-      } catch (err) {
-        const e = err as { stdout?: string; stderr?: string };
-        throw new Error(`docker ${args.join(" ")} failed\nstdout: ${e.stdout}\nstderr: ${e.stderr}`);
-      }
-    };
+    const docker = (args: string[], input?: string) => runDocker(env, args, input);
 
     beforeAll(async () => {
       td = await startTestTrustdock();
       scratch = mkdtempSync(join(tmpdir(), "trustdock-docker-registry-"));
       // A config folder of its own: the login below must not touch the user's credentials.
-      env = {
-        PATH: process.env.PATH ?? "/usr/bin:/bin",
-        HOME: scratch,
-        DOCKER_CONFIG: join(scratch, "docker"),
-      };
+      env = scratchDockerEnv(scratch);
       remote = `${td.hostPort}/library/docker-${suffix}:v1`;
-      const layout = join(scratch, "layout");
-      await execFileAsync("bash", [MKIMG, layout, `hello from docker ${suffix}`]);
-      const archive = join(scratch, "image.tar");
-      await execFileAsync("skopeo", ["copy", `oci:${layout}:latest`, `docker-archive:${archive}:${local}`]);
-      await docker(["load", "-i", archive]);
+      await loadImage(env, scratch, local, `hello from docker ${suffix}`);
     });
     afterAll(async () => {
       await docker(["rmi", "--force", local, remote]).catch(() => {});

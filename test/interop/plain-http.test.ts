@@ -1,13 +1,13 @@
-import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { TRUSTDOCK_BIN } from "../support/cli.js";
-import { commandExists, describeWithPeer, dockerDaemonAnswers } from "../support/peers.js";
+import { loadImage, runDocker, scratchDockerEnv } from "../support/docker.js";
+import { describeWithPeer, dockerDaemonAnswers } from "../support/peers.js";
 import { freePort, killGroup, waitFor } from "../support/processes.js";
-import { sharedDir } from "../support/shared.js";
+import { skopeoAndMkimgExist } from "../support/skopeo.js";
 import { ADMIN_PASSWORD } from "../support/trustdock.js";
 
 // `trustdock up --plain-http`, as behind a proxy that terminates TLS (Harbor's nginx, an ingress): plain
@@ -15,8 +15,6 @@ import { ADMIN_PASSWORD } from "../support/trustdock.js";
 // docker daemon logging in, pushing and pulling through it (it takes loopback registries as insecure and
 // falls back to plain HTTP).
 
-const execFileAsync = promisify(execFile);
-const MKIMG = join(sharedDir, "peers", "mkimg.sh");
 const TEST_TIMEOUT_MS = 180_000;
 
 describe("trustdock up --plain-http", () => {
@@ -102,7 +100,7 @@ describe("trustdock up --plain-http", () => {
 
   describeWithPeer(
     "a docker daemon (bash ../shared/peers/dockerd-up.sh), skopeo and mkimg.sh",
-    dockerDaemonAnswers() && commandExists("skopeo") && existsSync(MKIMG),
+    dockerDaemonAnswers() && skopeoAndMkimgExist(),
     "docker through the plain-HTTP listener",
     () => {
       const suffix = randomBytes(4).toString("hex");
@@ -111,37 +109,16 @@ describe("trustdock up --plain-http", () => {
       let scratch: string;
       let env: NodeJS.ProcessEnv;
 
-      const docker = async (args: string[], input?: string): Promise<string> => {
-        const pending = execFileAsync("docker", args, { env, timeout: 120_000, encoding: "utf8" });
-        pending.child.stdin?.end(input);
-        try {
-          return (await pending).stdout;
-        } catch (err) {
-          const e = err as { stdout?: string; stderr?: string };
-          throw new Error(`docker ${args.join(" ")} failed\nstdout: ${e.stdout}\nstderr: ${e.stderr}`);
-        }
-      };
+      const docker = (args: string[], input?: string) => runDocker(env, args, input);
 
       it(
         "logs in, pushes, and pulls back the image with the same digest and image ID",
         async () => {
           scratch = mkdtempSync(join(tmpdir(), "trustdock-plain-http-docker-"));
-          env = {
-            PATH: process.env.PATH ?? "/usr/bin:/bin",
-            HOME: scratch,
-            DOCKER_CONFIG: join(scratch, "docker"),
-          };
+          env = scratchDockerEnv(scratch);
           remote = `${hostPort}/library/plain-${suffix}:v1`;
           try {
-            const layout = join(scratch, "layout");
-            await execFileAsync("bash", [MKIMG, layout, `hello over plain HTTP ${suffix}`]);
-            const archive = join(scratch, "image.tar");
-            await execFileAsync("skopeo", [
-              "copy",
-              `oci:${layout}:latest`,
-              `docker-archive:${archive}:${local}`,
-            ]);
-            await docker(["load", "-i", archive]);
+            await loadImage(env, scratch, local, `hello over plain HTTP ${suffix}`);
 
             const login = await docker(
               ["login", "-u", "admin", "--password-stdin", hostPort],
