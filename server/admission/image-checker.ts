@@ -22,11 +22,8 @@ import {
 import type { NotaryRequirement, PolicyRule } from "../../core/admission/policy.js";
 import type { ImageFindings } from "../../core/admission/verdict.js";
 import type { TargetsSigned } from "../../core/tuf/types.js";
-import {
-  type AdmissionRegistryClient,
-  RegistryAnswerError,
-  RegistryUnreachableError,
-} from "./registry-client.js";
+import { RegistryAnswerError, RegistryUnreachableError } from "../registry-client/errors.js";
+import type { AdmissionRegistryClient } from "./registry-client.js";
 import type { RootPins } from "./root-pins.js";
 
 /** Findings, and whether they come from a check that could not be made (not worth caching). */

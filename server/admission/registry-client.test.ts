@@ -4,13 +4,9 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { createServer, type Server } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { RegistryAnswerError, RegistryUnreachableError } from "../registry-client/errors.js";
 import { ensureTlsMaterial } from "../tls/certificate-authority.js";
-import {
-  AdmissionRegistryClient,
-  parseChallenge,
-  RegistryAnswerError,
-  RegistryUnreachableError,
-} from "./registry-client.js";
+import { AdmissionRegistryClient } from "./registry-client.js";
 
 const MANIFEST = Buffer.from('{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json"}');
 const DIGEST = `sha256:${createHash("sha256").update(MANIFEST).digest("hex")}`;
@@ -137,19 +133,5 @@ describe("the admission check's registry client", () => {
       ["/v2/a/b/blobs/sha256:1", undefined],
       ["/storage/blob-1", undefined],
     ]);
-  });
-
-  it("reads challenges as docker does", () => {
-    expect(
-      parseChallenge('Bearer realm="https://auth.docker.io/token",service="registry.docker.io"'),
-    ).toEqual({
-      scheme: "bearer",
-      params: { realm: "https://auth.docker.io/token", service: "registry.docker.io" },
-    });
-    expect(parseChallenge('Basic realm="Registry Realm"')).toEqual({
-      scheme: "basic",
-      params: { realm: "Registry Realm" },
-    });
-    expect(parseChallenge(undefined)).toBeUndefined();
   });
 });
