@@ -7,6 +7,8 @@ import type { Writable } from "node:stream";
  */
 export const SEND_CHUNK_BYTES = 1024 * 1024;
 
+const CLOSED = "the connection closed before the body was sent";
+
 /**
  * Sends bytes `start` to `end` (inclusive) of `file` to `out`. Two buffers take turns: one is read into
  * while the other's write is under way, and a buffer is read into again only once `out` has called back
@@ -20,7 +22,7 @@ export async function sendFileRange(
   start: number,
   end: number,
 ): Promise<void> {
-  if (out.destroyed) throw new Error("the connection closed before the body was sent");
+  if (out.destroyed) throw new Error(CLOSED);
   const closed = closedEarly(out);
   const buffers = [Buffer.allocUnsafe(SEND_CHUNK_BYTES), Buffer.allocUnsafe(SEND_CHUNK_BYTES)];
   const writes: Promise<void>[] = [Promise.resolve(), Promise.resolve()];
@@ -43,15 +45,24 @@ export async function sendFileRange(
   }
 }
 
+/**
+ * One write to `out`. The connection can close while the next chunk is being read from the file, before
+ * its "close" event fires: such a write fails as the close does, not with the stream's own wording.
+ */
 function write(out: Writable, chunk: Buffer): Promise<void> {
-  return new Promise((resolve, reject) => out.write(chunk, (err) => (err ? reject(err) : resolve())));
+  return new Promise((resolve, reject) => {
+    if (out.destroyed) return reject(new Error(CLOSED));
+    out.write(chunk, (err) =>
+      err ? reject(out.destroyed ? new Error(CLOSED, { cause: err }) : err) : resolve(),
+    );
+  });
 }
 
 /** A promise that rejects once `out` closes or fails; `stop` stops listening. */
 function closedEarly(out: Writable): { promise: Promise<never>; stop(): void } {
   let onClose = () => {};
   const promise = new Promise<never>((_resolve, reject) => {
-    onClose = () => reject(new Error("the connection closed before the body was sent"));
+    onClose = () => reject(new Error(CLOSED));
     out.once("close", onClose);
     out.once("error", onClose);
   });
