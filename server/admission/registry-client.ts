@@ -60,8 +60,7 @@ export class AdmissionRegistryClient {
     signal: AbortSignal,
     credentials?: RegistryCredentials,
   ): Promise<ResolvedManifest> {
-    const path = `/v2/${repository}/manifests/${reference}`;
-    const reply = await this.get(host, path, MANIFEST_TYPES, `repository ${repository}`, signal, credentials);
+    const reply = await this.get(manifestGet(host, repository, reference), signal, credentials);
     if (reply.status === 404)
       throw new RegistryAnswerError(`${host}/${repository}:${reference} is not in the registry`);
     if (reply.status !== 200) throw statusError(host, reply);
@@ -82,11 +81,7 @@ export class AdmissionRegistryClient {
     signal: AbortSignal,
     credentials?: RegistryCredentials,
   ): Promise<Uint8Array | undefined> {
-    const path = `/v2/${repository}/manifests/${reference}`;
-    const reply = await this.get(host, path, MANIFEST_TYPES, `repository ${repository}`, signal, credentials);
-    if (reply.status === 404) return undefined;
-    if (reply.status !== 200) throw statusError(host, reply);
-    return new Uint8Array(reply.body);
+    return this.bytesOrNone(manifestGet(host, repository, reference), signal, credentials);
   }
 
   /** A blob's bytes (following the registry's redirect to its storage); undefined when it is missing. */
@@ -97,20 +92,16 @@ export class AdmissionRegistryClient {
     signal: AbortSignal,
     credentials?: RegistryCredentials,
   ): Promise<Uint8Array | undefined> {
-    const path = `/v2/${repository}/blobs/${digest}`;
     // Storage on another host is asked without the registry's credentials, as docker does.
-    const reply = await this.get(
+    const path = `/v2/${repository}/blobs/${digest}`;
+    const get = {
       host,
       path,
-      "*/*",
-      `repository ${repository}`,
-      signal,
-      credentials,
-      MAX_BLOB_REDIRECTS,
-    );
-    if (reply.status === 404) return undefined;
-    if (reply.status !== 200) throw statusError(host, reply);
-    return new Uint8Array(reply.body);
+      accept: "*/*",
+      tokenKey: `repository ${repository}`,
+      maxRedirects: MAX_BLOB_REDIRECTS,
+    };
+    return this.bytesOrNone(get, signal, credentials);
   }
 
   /** One role's current trust data from the Notary server at `host`; undefined when there is none. */
@@ -122,21 +113,29 @@ export class AdmissionRegistryClient {
     credentials?: RegistryCredentials,
   ): Promise<Uint8Array | undefined> {
     const path = `/v2/${gun}/_trust/tuf/${role}.json`;
-    const reply = await this.get(host, path, "application/json", `trust ${gun}`, signal, credentials);
+    return this.bytesOrNone(
+      { host, path, accept: "application/json", tokenKey: `trust ${gun}` },
+      signal,
+      credentials,
+    );
+  }
+
+  /** The body of a 200; undefined for a 404; any other answer fails. */
+  private async bytesOrNone(
+    get: RegistryGet,
+    signal: AbortSignal,
+    credentials?: RegistryCredentials,
+  ): Promise<Uint8Array | undefined> {
+    const reply = await this.get(get, signal, credentials);
     if (reply.status === 404) return undefined;
-    if (reply.status !== 200) throw statusError(host, reply);
+    if (reply.status !== 200) throw statusError(get.host, reply);
     return new Uint8Array(reply.body);
   }
 
-  /** `tokenKey` names what a token is good for (a repository's pulls, a GUN's trust data), as docker keys it. */
   private async get(
-    host: string,
-    path: string,
-    accept: string,
-    tokenKey: string,
+    { host, path, accept, tokenKey, maxRedirects = 0 }: RegistryGet,
     signal: AbortSignal,
     credentials?: RegistryCredentials,
-    maxRedirects = 0,
   ): Promise<Reply> {
     const configured = this.settingsFor(host);
     const settings =
@@ -171,6 +170,21 @@ export class AdmissionRegistryClient {
     }
     return agent;
   }
+}
+
+/** One GET of the registry API. */
+interface RegistryGet {
+  host: string;
+  path: string;
+  accept: string;
+  /** What a token is good for (a repository's pulls, a GUN's trust data), as docker keys it. */
+  tokenKey: string;
+  maxRedirects?: number;
+}
+
+function manifestGet(host: string, repository: string, reference: string): RegistryGet {
+  const path = `/v2/${repository}/manifests/${reference}`;
+  return { host, path, accept: MANIFEST_TYPES, tokenKey: `repository ${repository}` };
 }
 
 function statusError(host: string, reply: Reply): Error {
